@@ -1,0 +1,3 @@
+"""repolens: continuous repository analysis."""
+
+__version__ = "0.1.0"

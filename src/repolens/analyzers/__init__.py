@@ -1,0 +1,1 @@
+"""Analyzers: pure functions from a read-only snapshot to findings."""

@@ -1,0 +1,1 @@
+"""The analyzers that ship with repolens, each wrapping one real tool."""

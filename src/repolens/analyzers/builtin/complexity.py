@@ -1,0 +1,96 @@
+"""Functions that are too complex, too long or take too many parameters,
+measured by lizard in any of the many languages it reads."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel
+
+from repolens.analyzers import tool
+from repolens.analyzers.base import (
+    AnalyzerContext,
+    Category,
+    Confidence,
+    Finding,
+    Outcome,
+    Severity,
+    Snapshot,
+    SourceFile,
+)
+
+LANGUAGES = frozenset(
+    {"c", "cpp", "csharp", "java", "javascript", "typescript", "objective-c", "swift",
+     "python", "ruby", "php", "scala", "go", "lua", "rust", "kotlin", "erlang", "vue"}
+)  # fmt: skip
+
+
+class ComplexityOptions(BaseModel):
+    ccn_medium: int = 15
+    ccn_high: int = 25
+    max_function_lines: int = 150
+    max_parameters: int = 8
+
+
+class ComplexityAnalyzer:
+    name: ClassVar[str] = "complexity"
+    scope: ClassVar[Literal["file", "repository"]] = "file"
+    Options: ClassVar[type[BaseModel]] = ComplexityOptions
+    batch_size: ClassVar[int | None] = 300
+
+    @property
+    def version(self) -> str:
+        return tool.version("lizard")
+
+    def applies_to(self, file: SourceFile) -> bool:
+        return file.language in LANGUAGES
+
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+        options = context.options
+        assert isinstance(options, ComplexityOptions)
+        output = tool.run(
+            [tool.executable("lizard"), "--csv", *snapshot.arguments()],
+            cwd=snapshot.root,
+            timeout=context.timeout_seconds,
+            env=context.environment,
+        )
+        findings: list[Finding] = []
+        for row in csv.reader(io.StringIO(output)):
+            if len(row) >= 11 and row[0].isdigit():
+                findings += self._judge(snapshot, row, options)
+        return Outcome(findings)
+
+    def _judge(
+        self, snapshot: Snapshot, row: list[str], options: ComplexityOptions
+    ) -> list[Finding]:
+        nloc, ccn, params = int(row[0]), int(row[1]), int(row[3])
+        path, function, start, end = snapshot.relative(row[6]), row[7], int(row[9]), int(row[10])
+        found = []
+
+        def add(rule: str, title: str, message: str, severity: Severity) -> None:
+            found.append(
+                Finding(
+                    analyzer=self.name, rule_id=rule, title=title, message=message,
+                    category=Category.COMPLEXITY, severity=severity,
+                    confidence=Confidence.HIGH, path=path, line=start, end_line=end,
+                    snippet=snapshot.line(path, start),
+                    suggestion="Split it into smaller functions with one job each.",
+                )  # fmt: skip
+            )
+
+        if ccn > options.ccn_medium:
+            severity = Severity.HIGH if ccn > options.ccn_high else Severity.MEDIUM
+            add("cyclomatic-complexity", f"{function} is too complex",
+                f"{function} has a cyclomatic complexity of {ccn} "
+                f"(threshold {options.ccn_medium}).", severity)  # fmt: skip
+        if nloc > options.max_function_lines:
+            add("long-function", f"{function} is too long",
+                f"{function} has {nloc} lines of code "
+                f"(threshold {options.max_function_lines}).", Severity.LOW)  # fmt: skip
+        if params > options.max_parameters:
+            add("too-many-parameters", f"{function} takes too many parameters",
+                f"{function} takes {params} parameters "
+                f"(threshold {options.max_parameters}).", Severity.LOW)  # fmt: skip
+        return found

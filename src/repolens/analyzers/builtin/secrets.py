@@ -1,0 +1,114 @@
+"""Hard-coded credentials, found by detect-secrets and masked before they
+leave this module: no report, log or cache ever holds a secret's value.
+
+detect-secrets is pure Python, so it runs in a child process (this module's
+`main`) to keep the scan's other analyzers off its interpreter lock."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel
+
+from repolens.analyzers import tool
+from repolens.analyzers.base import (
+    AnalyzerContext,
+    Category,
+    Confidence,
+    Finding,
+    Outcome,
+    Severity,
+    Snapshot,
+    SourceFile,
+)
+
+_SKIPPED_LANGUAGES = frozenset({"markdown", "restructuredtext"})
+
+
+class SecretsOptions(BaseModel):
+    include_docs: bool = False
+
+
+def mask(value: str) -> str:
+    """Enough of a secret to recognise it, never enough to use it."""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return f"{value[:2]}{'*' * min(len(value) - 4, 16)}{value[-2:]}"
+
+
+class SecretsAnalyzer:
+    name: ClassVar[str] = "secrets"
+    scope: ClassVar[Literal["file", "repository"]] = "file"
+    Options: ClassVar[type[BaseModel]] = SecretsOptions
+    batch_size: ClassVar[int | None] = 300
+
+    @property
+    def version(self) -> str:
+        return tool.package_version("detect-secrets")
+
+    def applies_to(self, file: SourceFile) -> bool:
+        return file.language not in _SKIPPED_LANGUAGES
+
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+        options = context.options
+        assert isinstance(options, SecretsOptions)
+        files = [
+            f.path
+            for f in snapshot.files
+            if options.include_docs or f.language not in _SKIPPED_LANGUAGES
+        ]
+        found = tool.run_json(
+            [sys.executable, "-m", __name__, *("./" + path for path in files)],
+            cwd=snapshot.root,
+            timeout=context.timeout_seconds,
+            env=context.environment,
+        )
+        return Outcome([self._finding(snapshot, item) for item in found or []])
+
+    def _finding(self, snapshot: Snapshot, item: dict[str, str | int]) -> Finding:
+        kind = str(item["type"])
+        path = snapshot.relative(str(item["path"]))
+        return Finding(
+            analyzer=self.name,
+            rule_id=kind.lower().replace(" ", "-"),
+            title=f"{kind} committed to the repository",
+            message=f"A value that looks like a {kind.lower()} is stored in the source; "
+            "rotate it and load it from the environment or a secret store.",
+            category=Category.SECRETS,
+            severity=Severity.HIGH,
+            confidence=Confidence.MEDIUM if "Keyword" in kind else Confidence.HIGH,
+            path=path,
+            line=int(item["line"]),
+            snippet=str(item["snippet"]),
+            cwe=798,
+        )
+
+
+def main(paths: list[str]) -> None:
+    """Child process: scan PATHS, print masked findings as JSON."""
+    from detect_secrets.core.scan import scan_file
+    from detect_secrets.settings import default_settings
+
+    found = []
+    with default_settings():
+        for path in paths:
+            lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
+            for secret in scan_file(path):
+                value = secret.secret_value or ""
+                line = lines[secret.line_number - 1] if secret.line_number <= len(lines) else ""
+                snippet = line.replace(value, mask(value)) if value else ""
+                found.append(
+                    {
+                        "type": secret.type,
+                        "path": path,
+                        "line": secret.line_number,
+                        "snippet": snippet.strip()[:300],
+                    }
+                )
+    json.dump(found, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

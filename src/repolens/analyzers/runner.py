@@ -1,0 +1,217 @@
+"""Running the selected analyzers over a snapshot, in parallel.
+
+Work is cut into jobs: a per-file analyzer's uncached files in batches, a
+repository-wide analyzer as one job. Jobs run on a bounded thread pool (every
+built-in does its heavy lifting in a subprocess, so threads keep all cores
+busy). A job that raises fails its analyzer's step and nothing else."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from pydantic import BaseModel
+
+from repolens.analyzers.base import (
+    Analyzer,
+    AnalyzerContext,
+    Finding,
+    Outcome,
+    Snapshot,
+    SourceFile,
+)
+from repolens.analyzers.cache import Key, NullResultCache, ResultCache, options_hash
+from repolens.errors import ScanAborted
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Step:
+    """The result of one analyzer in one scan."""
+
+    analyzer: str
+    version: str
+    status: Literal["completed", "failed", "skipped"] = "completed"
+    error: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    artifact: BaseModel | None = None
+    warnings: list[str] = field(default_factory=list)
+    files_analyzed: int = 0
+    files_cached: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Job:
+    analyzer: Analyzer
+    options: BaseModel
+    files: Sequence[SourceFile]
+    units: int
+
+
+@dataclass
+class Runner:
+    analyzers: list[tuple[Analyzer, BaseModel]]
+    cache: ResultCache = field(default_factory=NullResultCache)
+    workers: int = 2
+    timeout_seconds: float = 900.0
+    environment: dict[str, str] | None = None
+
+    def run(
+        self,
+        snapshot: Snapshot,
+        *,
+        only_paths: set[str] | None = None,
+        progress: Progress | None = None,
+        should_abort: Callable[[], bool] = lambda: False,
+    ) -> list[Step]:
+        steps = {a.name: Step(a.name, _version(a)) for a, _ in self.analyzers}
+        jobs: list[_Job] = []
+        for analyzer, options in self.analyzers:
+            jobs += self._plan(analyzer, options, snapshot, only_paths, steps[analyzer.name])
+        _Execution(self, snapshot, steps, progress, should_abort).run(jobs)
+        return list(steps.values())
+
+    def _plan(
+        self,
+        analyzer: Analyzer,
+        options: BaseModel,
+        snapshot: Snapshot,
+        only_paths: set[str] | None,
+        step: Step,
+    ) -> list[_Job]:
+        if analyzer.scope == "repository":
+            return [_Job(analyzer, options, snapshot.files, 1)]
+        files = [f for f in snapshot.files if analyzer.applies_to(f)]
+        if only_paths is not None:
+            files = [f for f in files if f.path in only_paths]
+        if not files:
+            step.status = "skipped"
+            return []
+        todo = self._from_cache(analyzer, options, files, step)
+        size = analyzer.batch_size or len(todo) or 1
+        return [
+            _Job(analyzer, options, todo[i : i + size], len(todo[i : i + size]))
+            for i in range(0, len(todo), size)
+        ]
+
+    def _from_cache(
+        self, analyzer: Analyzer, options: BaseModel, files: list[SourceFile], step: Step
+    ) -> list[SourceFile]:
+        keys = {f.path: self.key(analyzer, options, f) for f in files}
+        hits = self.cache.get_many(list(keys.values()))
+        todo = []
+        for f in files:
+            cached = hits.get(keys[f.path])
+            if cached is None:
+                todo.append(f)
+            else:
+                step.findings += [finding.moved_to(f.path) for finding in cached]
+                step.files_cached += 1
+        return todo
+
+    @staticmethod
+    def key(analyzer: Analyzer, options: BaseModel, file: SourceFile) -> Key:
+        return Key(analyzer.name, _version(analyzer), options_hash(options), file.sha256)
+
+
+def _version(analyzer: Analyzer) -> str:
+    try:
+        return analyzer.version
+    except Exception as exc:  # a tool that is missing cannot say its version
+        return f"unavailable ({exc})"
+
+
+class _Execution:
+    """One pass of jobs through the pool, with progress and cancellation."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        snapshot: Snapshot,
+        steps: dict[str, Step],
+        progress: Progress | None,
+        should_abort: Callable[[], bool],
+    ) -> None:
+        self.runner = runner
+        self.snapshot = snapshot
+        self.steps = steps
+        self.progress = progress or (lambda done, total, message: None)
+        self.should_abort = should_abort
+        self.failed: set[str] = set()
+
+    def run(self, jobs: list[_Job]) -> None:
+        total = sum(job.units for job in jobs) or 1
+        done = 0
+        started = {name: time.perf_counter() for name in self.steps}
+        # Biggest jobs first, so the pool does not end with one long straggler.
+        pending = sorted(jobs, key=lambda job: -job.units)
+        with ThreadPoolExecutor(max_workers=max(1, self.runner.workers)) as pool:
+            running: dict[Future[Outcome], _Job] = {}
+            while pending or running:
+                while pending and len(running) < self.runner.workers * 2:
+                    self._check_abort(running)
+                    job = pending.pop(0)
+                    running[pool.submit(self._call, job)] = job
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = running.pop(future)
+                    self._record(job, future)
+                    done += job.units
+                    self.progress(done, total, job.analyzer.name)
+        for name, step in self.steps.items():
+            step.seconds = round(time.perf_counter() - started[name], 3)
+            if step.status == "failed":
+                step.findings = []
+
+    def _check_abort(self, running: dict[Future[Outcome], _Job]) -> None:
+        if self.should_abort():
+            for future in running:
+                future.cancel()
+            raise ScanAborted()
+
+    def _call(self, job: _Job) -> Outcome:
+        context = AnalyzerContext(
+            options=job.options,
+            should_abort=self.should_abort,
+            timeout_seconds=self.runner.timeout_seconds,
+            environment=self.runner.environment,
+        )
+        return job.analyzer.analyze(self.snapshot.with_files(job.files), context)
+
+    def _record(self, job: _Job, future: Future[Outcome]) -> None:
+        step = self.steps[job.analyzer.name]
+        try:
+            outcome = future.result()
+        except Exception as exc:
+            step.status = "failed"
+            step.error = str(exc) or type(exc).__name__
+            return
+        version = step.version
+        findings = [_stamped(f, version) for f in outcome.findings]
+        step.findings += findings
+        step.warnings += outcome.warnings
+        step.artifact = outcome.artifact or step.artifact
+        step.files_analyzed += len(job.files) if job.analyzer.scope == "file" else 0
+        if job.analyzer.scope == "file" and step.status != "failed":
+            self._store(job, findings)
+
+    def _store(self, job: _Job, findings: list[Finding]) -> None:
+        by_path: dict[str, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            by_path[finding.path].append(finding)
+        self.runner.cache.put_many(
+            {
+                self.runner.key(job.analyzer, job.options, f): by_path.get(f.path, [])
+                for f in job.files
+            }
+        )
+
+
+def _stamped(finding: Finding, version: str) -> Finding:
+    return finding if finding.analyzer_version else replace(finding, analyzer_version=version)

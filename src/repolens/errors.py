@@ -1,0 +1,62 @@
+"""The one error tree. Each class's docstring is its default message.
+
+    RepolensError
+    ├── InputError                 the user asked for something we cannot do (exit 2)
+    │   ├── FetchError             a repository could not be cloned, fetched or read
+    │   │   └── RefNotFoundError   the ref does not exist in the repository
+    │   ├── UnknownAnalyzerError   an analyzer name that is not registered
+    │   └── UnknownFormatError     a report format we cannot render
+    ├── AnalyzerError              one analyzer failed; its step fails, not the scan
+    │   └── ToolError              an external tool exited badly or printed garbage
+    ├── GitError                   a git command failed
+    └── ScanAborted                the scan was cancelled between steps
+"""
+
+from __future__ import annotations
+
+
+class RepolensError(Exception):
+    """Something went wrong in repolens."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InputError(RepolensError):
+    """The input cannot be used."""
+
+
+class FetchError(InputError):
+    """The repository could not be fetched."""
+
+
+class RefNotFoundError(FetchError):
+    """The ref does not exist in the repository."""
+
+
+class UnknownAnalyzerError(InputError):
+    """No analyzer by that name is registered."""
+
+
+class UnknownFormatError(InputError):
+    """No report format by that name."""
+
+
+class AnalyzerError(RepolensError):
+    """The analyzer failed."""
+
+
+class ToolError(AnalyzerError):
+    """An external tool failed."""
+
+
+class GitError(RepolensError):
+    """A git command failed."""
+
+
+class ScanAborted(RepolensError):
+    """The scan was cancelled."""

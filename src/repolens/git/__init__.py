@@ -1,0 +1,1 @@
+"""Git: the single subprocess wrapper, the mirror cache and checkouts."""

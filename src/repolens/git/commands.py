@@ -1,0 +1,54 @@
+"""The single git subprocess wrapper."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from repolens.errors import GitError
+from repolens.settings import child_environment
+
+
+def git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    git_dir: Path | None = None,
+    timeout: float = 300.0,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run `git ARGS` and return its standard output; failures raise GitError
+    with git's own message."""
+    argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always"]
+    if git_dir is not None:
+        argv += ["--git-dir", str(git_dir)]
+    argv += list(args)
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=child_environment(env),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} timed out after {timeout:.0f}s") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", errors="replace").strip()
+        lines = [line for line in message.splitlines() if line.strip()]
+        raise GitError(lines[-1] if lines else f"git {args[0]} failed")
+    return done.stdout.decode("utf-8", errors="surrogateescape")
+
+
+def is_repository(path: Path) -> bool:
+    try:
+        top = git(["rev-parse", "--show-toplevel"], cwd=path, timeout=30).strip()
+    except (GitError, OSError):
+        return False
+    return Path(top).resolve() == path.resolve()
+
+
+def null_separated(output: str) -> list[str]:
+    return [item for item in output.split("\0") if item]

@@ -1,0 +1,1 @@
+"""Plan and roadmap Markdown checklists turned into progress."""

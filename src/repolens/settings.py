@@ -1,0 +1,53 @@
+"""The one place that reads the environment.
+
+Every component is built from a `Settings` instance handed to it; nothing reads
+`os.environ` elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "repolens"
+
+
+class Settings(BaseSettings):
+    """Configuration, read from `REPOLENS_*` variables (and a `.env` file if present)."""
+
+    model_config = SettingsConfigDict(env_prefix="REPOLENS_", env_file=".env", extra="ignore")
+
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    max_file_bytes: int = 1_000_000
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    git_timeout_seconds: float = 300.0
+    analyzer_timeout_seconds: float = 900.0
+    result_cache: bool = True
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.cache_dir / "mirrors"
+
+    @property
+    def result_cache_path(self) -> Path:
+        return self.cache_dir / "results.sqlite3"
+
+
+def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for tool subprocesses: ours, with prompts and telemetry off."""
+    env = dict(os.environ)
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="true",
+        SEMGREP_SEND_METRICS="off",
+        SEMGREP_ENABLE_VERSION_CHECK="0",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra or {})
+    return env
