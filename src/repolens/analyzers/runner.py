@@ -7,6 +7,7 @@ busy). A job that raises fails its analyzer's step and nothing else."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -143,12 +144,11 @@ class _Execution:
         self.steps = steps
         self.progress = progress or (lambda done, total, message: None)
         self.should_abort = should_abort
-        self.failed: set[str] = set()
+        self.timing = threading.Lock()
 
     def run(self, jobs: list[_Job]) -> None:
         total = sum(job.units for job in jobs) or 1
         done = 0
-        started = {name: time.perf_counter() for name in self.steps}
         # Biggest jobs first, so the pool does not end with one long straggler.
         pending = sorted(jobs, key=lambda job: -job.units)
         with ThreadPoolExecutor(max_workers=max(1, self.runner.workers)) as pool:
@@ -164,8 +164,7 @@ class _Execution:
                     self._record(job, future)
                     done += job.units
                     self.progress(done, total, job.analyzer.name)
-        for name, step in self.steps.items():
-            step.seconds = round(time.perf_counter() - started[name], 3)
+        for step in self.steps.values():
             if step.status == "failed":
                 step.findings = []
 
@@ -182,7 +181,13 @@ class _Execution:
             timeout_seconds=self.runner.timeout_seconds,
             environment=self.runner.environment,
         )
-        return job.analyzer.analyze(self.snapshot.with_files(job.files), context)
+        started = time.perf_counter()
+        try:
+            return job.analyzer.analyze(self.snapshot.with_files(job.files), context)
+        finally:
+            # Busy time: the sum over the analyzer's jobs, which may overlap.
+            with self.timing:
+                self.steps[job.analyzer.name].seconds += time.perf_counter() - started
 
     def _record(self, job: _Job, future: Future[Outcome]) -> None:
         step = self.steps[job.analyzer.name]

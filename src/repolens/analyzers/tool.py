@@ -3,9 +3,7 @@ built-in analyzer does it."""
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -69,14 +67,6 @@ def run_json(argv: Sequence[str], **kwargs: Any) -> Any:
 
 def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-@functools.cache
-def version(name: str, flag: str = "--version") -> str:
-    """The tool's version, with ours, so that upgrading either invalidates cached results."""
-    output = run([executable(name), flag], cwd=Path.cwd(), timeout=120)
-    match = re.search(r"\d+\.\d+(?:\.\d+)?", output)
-    return f"{match.group(0) if match else output.strip()[:40]}+repolens{__version__}"
 
 
 def package_version(distribution: str) -> str:

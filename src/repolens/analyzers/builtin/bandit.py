@@ -35,7 +35,7 @@ class BanditAnalyzer:
 
     @property
     def version(self) -> str:
-        return tool.version("bandit")
+        return tool.package_version("bandit")
 
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"

@@ -42,7 +42,7 @@ class ComplexityAnalyzer:
 
     @property
     def version(self) -> str:
-        return tool.version("lizard")
+        return tool.package_version("lizard")
 
     def applies_to(self, file: SourceFile) -> bool:
         return file.language in LANGUAGES

@@ -20,8 +20,9 @@ from repolens.analyzers.base import (
 
 
 class RuffOptions(BaseModel):
-    select: list[str] = ["E4", "E7", "E9", "F", "B", "UP", "SIM", "PLE", "S"]
-    ignore: list[str] = ["S101"]
+    # Security rules are bandit's job; ruff keeps to bugs and quality.
+    select: list[str] = ["E4", "E7", "E9", "F", "B", "UP", "SIM", "PLE"]
+    ignore: list[str] = []
 
 
 # Longest prefix wins.
@@ -61,7 +62,7 @@ class RuffAnalyzer:
 
     @property
     def version(self) -> str:
-        return tool.version("ruff")
+        return tool.package_version("ruff")
 
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"

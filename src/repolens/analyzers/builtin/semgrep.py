@@ -44,7 +44,7 @@ class SemgrepAnalyzer:
 
     @property
     def version(self) -> str:
-        return tool.version("semgrep")
+        return tool.package_version("semgrep")
 
     def applies_to(self, file: SourceFile) -> bool:
         return file.language in LANGUAGES

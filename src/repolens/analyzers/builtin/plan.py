@@ -1,0 +1,110 @@
+"""Plan progress: find the project's plan or roadmap and read its checklists.
+
+Where the plan is: the configured path, then the `plan` paths of
+`.repolens.yml`, then docs/plan.md, plan.md, ROADMAP.md, and last the plan
+section of README.md."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Literal
+
+import yaml
+from pydantic import BaseModel
+
+from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot, SourceFile
+from repolens.plan import parser, progress
+
+CONVENTIONAL = ("docs/plan.md", "plan.md", "roadmap.md", "docs/roadmap.md")
+_README_SECTION = re.compile(r"\b(plan|roadmap|to ?do|milestones?)\b", re.I)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+class PlanOptions(BaseModel):
+    paths: list[str] = []
+
+
+class PlanAnalyzer:
+    name: ClassVar[str] = "plan"
+    scope: ClassVar[Literal["file", "repository"]] = "repository"
+    Options: ClassVar[type[BaseModel]] = PlanOptions
+    batch_size: ClassVar[int | None] = None
+    version: str = "1"
+
+    def applies_to(self, file: SourceFile) -> bool:
+        return file.language == "markdown"
+
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+        options = context.options
+        assert isinstance(options, PlanOptions)
+        warnings: list[str] = []
+        documents: dict[str, parser.Document] = {}
+        for path in self._configured(snapshot, options, warnings) or self._conventional(snapshot):
+            documents[path] = parser.parse(snapshot.read_text(path), path)
+        if not documents:
+            readme = _find(snapshot, "readme.md")
+            if readme is not None:
+                documents.update(self._readme_section(snapshot, readme))
+        if not documents:
+            warnings.append("no plan file found")
+        return Outcome(artifact=progress.summarise(documents, warnings), warnings=warnings)
+
+    def _configured(
+        self, snapshot: Snapshot, options: PlanOptions, warnings: list[str]
+    ) -> list[str]:
+        wanted = options.paths or _paths_from_config(snapshot, warnings)
+        found = []
+        for path in wanted:
+            match = _find(snapshot, path)
+            if match is None:
+                warnings.append(f"plan file {path} not found")
+            else:
+                found.append(match)
+        return found
+
+    def _conventional(self, snapshot: Snapshot) -> list[str]:
+        for candidate in CONVENTIONAL:
+            match = _find(snapshot, candidate)
+            if match is not None:
+                return [match]
+        return []
+
+    def _readme_section(self, snapshot: Snapshot, path: str) -> dict[str, parser.Document]:
+        lines = snapshot.read_text(path).splitlines()
+        start = level = None
+        for number, line in enumerate(lines):
+            heading = _HEADING.match(line)
+            if heading is None:
+                continue
+            depth = len(heading.group(1))
+            if start is None and _README_SECTION.search(heading.group(2)):
+                start, level = number, depth
+            elif start is not None and level is not None and depth <= level:
+                return {path: parser.parse("\n".join(lines[start:number]), path, start + 1)}
+        if start is None:
+            return {}
+        return {path: parser.parse("\n".join(lines[start:]), path, start + 1)}
+
+
+def _find(snapshot: Snapshot, wanted: str) -> str | None:
+    """The snapshot's path that is WANTED, ignoring case."""
+    wanted = wanted.strip("/").lower()
+    return next((f.path for f in snapshot.files if f.path.lower() == wanted), None)
+
+
+def _paths_from_config(snapshot: Snapshot, warnings: list[str]) -> list[str]:
+    config = _find(snapshot, ".repolens.yml") or _find(snapshot, ".repolens.yaml")
+    if config is None:
+        return []
+    try:
+        data = yaml.safe_load(snapshot.read_text(config)) or {}
+    except yaml.YAMLError as exc:
+        warnings.append(f"{config} is not valid YAML: {str(exc).splitlines()[0]}")
+        return []
+    plan = data.get("plan") if isinstance(data, dict) else None
+    if isinstance(plan, str):
+        return [plan]
+    if isinstance(plan, dict):
+        paths = plan.get("paths") or plan.get("path") or []
+        return [paths] if isinstance(paths, str) else [str(p) for p in paths]
+    return []

@@ -1,0 +1,1 @@
+"""Reports: one `Report` document, rendered as JSON, Markdown, SARIF, HTML or PDF."""

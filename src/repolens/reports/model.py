@@ -1,0 +1,65 @@
+"""The report document every renderer reads. Its JSON form is versioned:
+fields may be added within a schema version, never removed or renamed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from repolens.analyzers.base import Finding, Severity
+from repolens.analyzers.builtin.skills import SkillSet
+from repolens.plan.model import PlanProgress
+from repolens.scoring import Score
+
+SCHEMA_VERSION = 1
+
+
+class Target(BaseModel):
+    label: str
+    ref: str | None = None
+    commit: str | None = None
+    since: str | None = None
+
+
+class StepReport(BaseModel):
+    analyzer: str
+    version: str
+    status: Literal["completed", "failed", "skipped"]
+    error: str | None = None
+    findings: int
+    files_analyzed: int
+    files_cached: int
+    seconds: float
+    warnings: list[str] = []
+
+
+class InventoryReport(BaseModel):
+    files: int
+    lines: int
+    languages: dict[str, int]
+    skipped: dict[str, int]
+
+
+class Report(BaseModel):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    tool: str = "repolens"
+    tool_version: str
+    target: Target
+    started_at: datetime
+    finished_at: datetime
+    duration_seconds: float
+    inventory: InventoryReport
+    steps: list[StepReport]
+    findings: list[Finding]
+    score: Score
+    plan: PlanProgress | None = None
+    skills: SkillSet | None = None
+    warnings: list[str] = []
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def at_or_above(self, threshold: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity.rank >= threshold.rank]

@@ -1,0 +1,151 @@
+"""One whole scan, in this process: fetch, inventory, analyzers, merge,
+score, report. The CLI calls it directly; a background job will call the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from repolens import __version__, fingerprints, inventory, scoring
+from repolens.analyzers.base import Analyzer, Snapshot
+from repolens.analyzers.builtin.skills import SkillSet
+from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
+from repolens.analyzers.registry import Registry
+from repolens.analyzers.runner import Runner, Step
+from repolens.errors import InputError
+from repolens.git.checkout import open_checkout
+from repolens.git.mirror import Mirror
+from repolens.plan.model import PlanProgress
+from repolens.reports.model import InventoryReport, Report, StepReport, Target
+from repolens.settings import Settings, child_environment
+
+ArtifactT = TypeVar("ArtifactT", bound=BaseModel)
+
+
+class Observer(Protocol):
+    """Who wants to know how the scan goes (a progress bar, a job's events)."""
+
+    def stage(self, name: str) -> None: ...
+
+    def progress(self, done: int, total: int, message: str) -> None: ...
+
+
+class SilentObserver:
+    def stage(self, name: str) -> None:
+        return None
+
+    def progress(self, done: int, total: int, message: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    location: str
+    ref: str | None = None
+    analyzers: list[str] | None = None
+    since: str | None = None
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def result_cache(settings: Settings) -> ResultCache:
+    if not settings.result_cache:
+        return NullResultCache()
+    return SqliteResultCache(settings.result_cache_path)
+
+
+def run(
+    request: ScanRequest,
+    settings: Settings,
+    *,
+    registry: Registry | None = None,
+    cache: ResultCache | None = None,
+    observer: Observer | None = None,
+    should_abort: Callable[[], bool] = lambda: False,
+) -> Report:
+    observer = observer or SilentObserver()
+    registry = registry or Registry.discover()
+    analyzers = [(a, _options(a, request.options.get(a.name))) for a in
+                 registry.select(request.analyzers)]  # fmt: skip
+    started = datetime.now(UTC)
+    observer.stage("fetch")
+    mirrors = Mirror(settings.mirrors_dir, settings.git_timeout_seconds)
+    with open_checkout(request.location, request.ref, mirrors, settings.git_timeout_seconds) as co:
+        only = co.changed_since(request.since) if request.since else None
+        observer.stage("inventory")
+        found = inventory.take(co.root, co.paths, settings.max_file_bytes)
+        snapshot = Snapshot(co.root, tuple(found.files), co.commit)
+        observer.stage("analyze")
+        runner = Runner(
+            analyzers,
+            cache if cache is not None else result_cache(settings),
+            workers=settings.workers,
+            timeout_seconds=settings.analyzer_timeout_seconds,
+            environment=child_environment(),
+        )
+        steps = runner.run(
+            snapshot, only_paths=only, progress=observer.progress, should_abort=should_abort
+        )
+        observer.stage("report")
+        return _report(request, co.label, co.commit, co.warnings, found, steps, started)
+
+
+def _options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
+    try:
+        return analyzer.Options(**(given or {}))
+    except ValidationError as exc:
+        raise InputError(f"bad options for analyzer {analyzer.name}: {exc}") from exc
+
+
+def _report(
+    request: ScanRequest,
+    label: str,
+    commit: str | None,
+    warnings: list[str],
+    found: inventory.Inventory,
+    steps: list[Step],
+    started: datetime,
+) -> Report:
+    findings = fingerprints.assign([f for step in steps for f in step.findings])
+    finished = datetime.now(UTC)
+    failed = [f"analyzer {s.analyzer} failed: {s.error}" for s in steps if s.status == "failed"]
+    return Report(
+        tool_version=__version__,
+        target=Target(label=label, ref=request.ref, commit=commit, since=request.since),
+        started_at=started,
+        finished_at=finished,
+        duration_seconds=round((finished - started).total_seconds(), 3),
+        inventory=InventoryReport(
+            files=len(found.files),
+            lines=found.total_lines,
+            languages=found.languages(),
+            skipped=found.skipped_by_reason(),
+        ),
+        steps=[_step_report(step) for step in steps],
+        findings=findings,
+        score=scoring.score(findings, found.total_lines),
+        plan=_artifact(steps, PlanProgress),
+        skills=_artifact(steps, SkillSet),
+        warnings=warnings + failed,
+    )
+
+
+def _step_report(step: Step) -> StepReport:
+    return StepReport(
+        analyzer=step.analyzer,
+        version=step.version,
+        status=step.status,
+        error=step.error,
+        findings=len(step.findings),
+        files_analyzed=step.files_analyzed,
+        files_cached=step.files_cached,
+        seconds=round(step.seconds, 3),
+        warnings=step.warnings,
+    )
+
+
+def _artifact(steps: list[Step], kind: type[ArtifactT]) -> ArtifactT | None:
+    return next((s.artifact for s in steps if isinstance(s.artifact, kind)), None)

@@ -1,0 +1,1 @@
+"""Tech-stack ("skills") extraction from manifests, build and CI files."""
