@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from repolens import __version__, fingerprints, inventory, scoring
+from repolens import __version__, fingerprints, inventory, scoring, secrecy
 from repolens.analyzers.base import Analyzer, Snapshot
 from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
@@ -90,6 +90,9 @@ def run(
             snapshot, only_paths=only, progress=observer.progress, should_abort=should_abort
         )
         observer.stage("report")
+        secrets = secrecy.secret_values([f for s in steps for f in s.findings], snapshot)
+        for step in steps:
+            step.findings = secrecy.redact(step.findings, secrets)
         return _report(request, co.label, co.commit, co.warnings, found, steps, started)
 
 

@@ -1,5 +1,5 @@
-"""Hard-coded credentials, found by detect-secrets and masked before they
-leave this module: no report, log or cache ever holds a secret's value.
+"""Hard-coded credentials, found by detect-secrets. A finding holds where the
+secret is and a masked snippet, never the value (see `repolens.secrecy`).
 
 detect-secrets is pure Python, so it runs in a child process (this module's
 `main`) to keep the scan's other analyzers off its interpreter lock."""
@@ -12,6 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 
+from repolens import secrecy
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -29,13 +30,6 @@ _SKIPPED_LANGUAGES = frozenset({"markdown", "restructuredtext"})
 
 class SecretsOptions(BaseModel):
     include_docs: bool = False
-
-
-def mask(value: str) -> str:
-    """Enough of a secret to recognise it, never enough to use it."""
-    if len(value) <= 8:
-        return "*" * len(value)
-    return f"{value[:2]}{'*' * min(len(value) - 4, 16)}{value[-2:]}"
 
 
 class SecretsAnalyzer:
@@ -81,6 +75,8 @@ class SecretsAnalyzer:
             confidence=Confidence.MEDIUM if "Keyword" in kind else Confidence.HIGH,
             path=path,
             line=int(item["line"]),
+            column=int(item["column"]) or None,
+            end_column=int(item["end_column"]) or None,
             snippet=str(item["snippet"]),
             cwe=798,
         )
@@ -98,13 +94,17 @@ def main(paths: list[str]) -> None:
             for secret in scan_file(path):
                 value = secret.secret_value or ""
                 line = lines[secret.line_number - 1] if secret.line_number <= len(lines) else ""
-                snippet = line.replace(value, mask(value)) if value else ""
+                start = line.find(value) if value else -1
                 found.append(
                     {
                         "type": secret.type,
                         "path": path,
                         "line": secret.line_number,
-                        "snippet": snippet.strip()[:300],
+                        "column": start + 1 if start >= 0 else 0,
+                        "end_column": start + 1 + len(value) if start >= 0 else 0,
+                        "snippet": line.replace(value, secrecy.mask(value)).strip()[:300]
+                        if value
+                        else "",
                     }
                 )
     json.dump(found, sys.stdout)

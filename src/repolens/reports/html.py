@@ -1,0 +1,11 @@
+"""The HTML report: one self-contained page (inline CSS, no scripts, no
+external resources), every value escaped."""
+
+from __future__ import annotations
+
+from repolens.reports import templating
+from repolens.reports.model import Report
+
+
+def render(report: Report) -> bytes:
+    return templating.render("report.html.j2", report).encode("utf-8")
