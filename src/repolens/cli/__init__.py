@@ -1,0 +1,1 @@
+"""The `repolens` command line."""

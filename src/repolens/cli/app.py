@@ -1,0 +1,121 @@
+"""`repolens` commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from repolens import __version__, scan
+from repolens.analyzers.base import Severity
+from repolens.analyzers.registry import Registry
+from repolens.cli import progress, summary
+from repolens.errors import RepolensError
+from repolens.reports import formats
+from repolens.settings import Settings
+
+app = typer.Typer(
+    name="repolens",
+    help="Continuous repository analysis: security, quality, secrets, complexity, plan progress.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FAIL_ON = [s.value for s in Severity] + ["none"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"repolens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """repolens analyses repositories."""
+
+
+@app.command("scan")
+def scan_command(
+    target: Annotated[str, typer.Argument(help="A directory, a local repository or a git URL.")],
+    ref: Annotated[str | None, typer.Option(help="Branch, tag or commit to scan.")] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Report formats: json,md,sarif,html,pdf.")
+    ] = "json,md",
+    out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path(
+        "repolens-report"
+    ),
+    fail_on: Annotated[
+        str, typer.Option(help=f"Exit 1 when a finding is this severe or worse: {FAIL_ON}.")
+    ] = "none",
+    analyzers: Annotated[
+        str | None, typer.Option(help="Comma-separated analyzers to run (default: all).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Analyse only files changed since this ref.")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached results.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Scan a repository and write reports; exit 0 clean, 1 at --fail-on, 2 bad input."""
+    console = Console(stderr=False)
+    errors = Console(stderr=True)
+    try:
+        names = formats.parse(format)
+        threshold = _threshold(fail_on)
+        settings = Settings()
+        if no_cache:
+            settings = settings.model_copy(update={"result_cache": False})
+        request = scan.ScanRequest(
+            location=target,
+            ref=ref,
+            analyzers=_names(analyzers),
+            since=since,
+        )
+        with progress.observer_for(errors, quiet) as observer:
+            report = scan.run(request, settings, observer=observer)
+        written = formats.write(report, names, out)
+    except RepolensError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    summary.show(console, report, written)
+    if threshold is not None and report.at_or_above(threshold):
+        raise typer.Exit(1)
+
+
+@app.command("analyzers")
+def analyzers_command() -> None:
+    """List the analyzers that can run."""
+    registry = Registry.discover()
+    for analyzer in registry.select():
+        print(f"{analyzer.name:<12} {analyzer.scope:<10} {analyzer.version}")
+
+
+def _threshold(value: str) -> Severity | None:
+    if value == "none":
+        return None
+    try:
+        return Severity(value.lower())
+    except ValueError:
+        raise RepolensError(f"--fail-on must be one of {', '.join(FAIL_ON)}") from None
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
