@@ -155,14 +155,14 @@ def _walk(root: Path) -> list[str]:
     """Every file below ROOT that its .gitignore files do not exclude; links
     are not followed, so a symlink loop cannot trap the walk."""
     found: list[str] = []
-    specs: list[tuple[str, pathspec.PathSpec]] = []
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
         relative = Path(directory).relative_to(root).as_posix()
         prefix = "" if relative == "." else relative + "/"
         ignore_file = Path(directory) / ".gitignore"
         if ignore_file.is_file():
             lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs.append((prefix, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+            specs.append((prefix, pathspec.GitIgnoreSpec.from_lines(lines)))
         dirnames[:] = [
             d for d in sorted(dirnames) if d != ".git" and not _ignored(prefix + d + "/", specs)
         ]
@@ -170,7 +170,7 @@ def _walk(root: Path) -> list[str]:
     return found
 
 
-def _ignored(path: str, specs: list[tuple[str, pathspec.PathSpec]]) -> bool:
+def _ignored(path: str, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool:
     return any(
         path.startswith(prefix) and spec.match_file(path[len(prefix) :]) for prefix, spec in specs
     )

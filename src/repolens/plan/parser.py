@@ -149,8 +149,9 @@ class _Walk:
         if status_line and self.path and self.path[-1].declared is None:
             self.path[-1].declared = statuses.from_text(status_line.group(1))
 
-    def _add(self, status: TaskStatus, title: str, line: int, source: str) -> None:
-        title = _BRACKETED_PRIORITY.sub("", title).strip() or title.strip()
+    def _add(self, status: TaskStatus, written: str, line: int, source: str) -> None:
+        priority = priority_of(written)
+        title = _BRACKETED_PRIORITY.sub("", written).strip() or written.strip()
         section = [h.title for h in self.path]
         key = (*section, title)
         ordinal = self.seen[key]
@@ -160,7 +161,7 @@ class _Walk:
         self.document.tasks.append(
             PlanTask(
                 id=task_id, title=title, status=status, file=self.file, line=line,
-                section=section, priority=priority_of(title), depth=len(parents),
+                section=section, priority=priority, depth=len(parents),
                 parent=parents[-1] if parents else None, source=source,  # type: ignore[arg-type]
             )  # fmt: skip
         )
