@@ -66,8 +66,8 @@ def scan_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
     """Scan a repository and write reports; exit 0 clean, 1 at --fail-on, 2 bad input."""
-    console = Console(stderr=False)
-    errors = Console(stderr=True)
+    console = Console(soft_wrap=True)
+    errors = Console(stderr=True, soft_wrap=True)
     try:
         names = formats.parse(format)
         threshold = _threshold(fail_on)

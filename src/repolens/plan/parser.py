@@ -207,15 +207,14 @@ class _Walk:
 
 
 def plain_text(inline: Token) -> str:
-    """The first line of an inline token as a reader sees it: no emphasis or
-    link markup, no HTML comments, hyphens and all punctuation kept."""
+    """The first line of an inline token as its author wrote it, less the
+    emphasis and link markup and any HTML comment; hyphens, punctuation and
+    inline tags are kept."""
     parts: list[str] = []
     for child in inline.children or []:
         if child.type in ("softbreak", "hardbreak"):
             break
-        if child.type in ("text", "code_inline"):
-            parts.append(child.content)
-        elif child.type == "image":
+        if child.type in ("text", "code_inline", "html_inline", "image"):
             parts.append(child.content)
     text = _HTML_COMMENT.sub("", "".join(parts))
     return " ".join(text.split())

@@ -1,0 +1,3 @@
+from repolens.cli.app import main
+
+main()
