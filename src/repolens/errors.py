@@ -1,15 +1,15 @@
 """The one error tree. Each class's docstring is its default message.
 
-    RepolensError
-    ├── InputError                 the user asked for something we cannot do (exit 2)
-    │   ├── FetchError             a repository could not be cloned, fetched or read
-    │   │   └── RefNotFoundError   the ref does not exist in the repository
-    │   ├── UnknownAnalyzerError   an analyzer name that is not registered
-    │   └── UnknownFormatError     a report format we cannot render
-    ├── AnalyzerError              one analyzer failed; its step fails, not the scan
-    │   └── ToolError              an external tool exited badly or printed garbage
-    ├── GitError                   a git command failed
-    └── ScanAborted                the scan was cancelled between steps
+RepolensError
+├── InputError                 the user asked for something we cannot do (exit 2)
+│   ├── FetchError             a repository could not be cloned, fetched or read
+│   │   └── RefNotFoundError   the ref does not exist in the repository
+│   ├── UnknownAnalyzerError   an analyzer name that is not registered
+│   └── UnknownFormatError     a report format we cannot render
+├── AnalyzerError              one analyzer failed; its step fails, not the scan
+│   └── ToolError              an external tool exited badly or printed garbage
+├── GitError                   a git command failed
+└── ScanAborted                the scan was cancelled between steps
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from repolens import inventory
 from repolens.analyzers.base import AnalyzerContext, Snapshot
-from repolens.analyzers.builtin.skills import SkillsAnalyzer, SkillsOptions, SkillSet
+from repolens.analyzers.builtin.skills import SkillsAnalyzer, SkillSet, SkillsOptions
 
 
 def skills_of(root: Path, files: dict[str, str]) -> SkillSet:

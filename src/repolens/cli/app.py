@@ -50,9 +50,7 @@ def scan_command(
     format: Annotated[
         str, typer.Option("--format", "-f", help="Report formats: json,md,sarif,html,pdf.")
     ] = "json,md",
-    out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path(
-        "repolens-report"
-    ),
+    out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path("repolens-report"),
     fail_on: Annotated[
         str, typer.Option(help=f"Exit 1 when a finding is this severe or worse: {FAIL_ON}.")
     ] = "none",

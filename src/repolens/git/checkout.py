@@ -174,5 +174,3 @@ def _ignored(path: str, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool
     return any(
         path.startswith(prefix) and spec.match_file(path[len(prefix) :]) for prefix, spec in specs
     )
-
-

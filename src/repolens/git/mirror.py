@@ -74,4 +74,3 @@ class Mirror:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
-

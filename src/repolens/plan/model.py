@@ -16,6 +16,7 @@ class TaskStatus(StrEnum):
 
 
 Health = Literal["green", "yellow", "red", "unknown"]
+Source = Literal["checkbox", "table", "emoji"]
 
 
 class PlanTask(BaseModel):
@@ -29,7 +30,7 @@ class PlanTask(BaseModel):
     priority: str | None = None
     depth: int = 0
     parent: str | None = None
-    source: Literal["checkbox", "table", "emoji"] = "checkbox"
+    source: Source = "checkbox"
 
 
 class Counts(BaseModel):

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from repolens.plan import status as statuses
-from repolens.plan.model import PlanTask, TaskStatus
+from repolens.plan.model import PlanTask, Source, TaskStatus
 
 _PRIORITY = re.compile(
     r"[\[(]\s*(P[0-4])\s*[\])]|(?<![\w-])(P[0-4])(?=[:\s]|$)"
@@ -139,7 +139,7 @@ class _Walk:
         first_in_item = before.type == "list_item_open" and self.open_items
         if first_in_item and self.open_items[-1] is None:
             found = statuses.checkbox(text)
-            source = "checkbox"
+            source: Source = "checkbox"
             if found is None:
                 found, source = statuses.leading_emoji(text), "emoji"
             if found is not None:
@@ -149,7 +149,7 @@ class _Walk:
         if status_line and self.path and self.path[-1].declared is None:
             self.path[-1].declared = statuses.from_text(status_line.group(1))
 
-    def _add(self, status: TaskStatus, written: str, line: int, source: str) -> None:
+    def _add(self, status: TaskStatus, written: str, line: int, source: Source) -> None:
         priority = priority_of(written)
         title = _BRACKETED_PRIORITY.sub("", written).strip() or written.strip()
         section = [h.title for h in self.path]
@@ -160,10 +160,17 @@ class _Walk:
         parents = [item for item in self.open_items[:-1] if item is not None]
         self.document.tasks.append(
             PlanTask(
-                id=task_id, title=title, status=status, file=self.file, line=line,
-                section=section, priority=priority, depth=len(parents),
-                parent=parents[-1] if parents else None, source=source,  # type: ignore[arg-type]
-            )  # fmt: skip
+                id=task_id,
+                title=title,
+                status=status,
+                file=self.file,
+                line=line,
+                section=section,
+                priority=priority,
+                depth=len(parents),
+                parent=parents[-1] if parents else None,
+                source=source,
+            )
         )
         if self.open_items:
             self.open_items[-1] = task_id

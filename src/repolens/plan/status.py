@@ -7,8 +7,10 @@ import re
 from repolens.plan.model import TaskStatus
 
 CHECKBOX = re.compile(r"^\[([ xX~!\-])\]\s+")
-_MARKERS = {" ": TaskStatus.TODO, "x": TaskStatus.DONE, "X": TaskStatus.DONE,
-            "~": TaskStatus.IN_PROGRESS, "-": TaskStatus.IN_PROGRESS, "!": TaskStatus.BLOCKED}  # fmt: skip
+_MARKERS = {
+    " ": TaskStatus.TODO, "x": TaskStatus.DONE, "X": TaskStatus.DONE,
+    "~": TaskStatus.IN_PROGRESS, "-": TaskStatus.IN_PROGRESS, "!": TaskStatus.BLOCKED,
+}  # fmt: skip
 
 _EMOJI = {
     "✅": TaskStatus.DONE, "✔": TaskStatus.DONE, "☑": TaskStatus.DONE, "🟢": TaskStatus.DONE,

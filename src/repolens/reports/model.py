@@ -13,8 +13,6 @@ from repolens.analyzers.builtin.skills import SkillSet
 from repolens.plan.model import PlanProgress
 from repolens.scoring import Score
 
-SCHEMA_VERSION = 1
-
 
 class Target(BaseModel):
     label: str
@@ -43,7 +41,7 @@ class InventoryReport(BaseModel):
 
 
 class Report(BaseModel):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     tool: str = "repolens"
     tool_version: str
     target: Target

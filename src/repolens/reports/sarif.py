@@ -97,17 +97,15 @@ def _rule(finding: Finding) -> dict[str, Any]:
 
 
 def _result(finding: Finding, index: int) -> dict[str, Any]:
-    location: dict[str, Any] = {
-        "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"}
-    }
+    location: dict[str, Any] = {"artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"}}
     if finding.line:
         region: dict[str, Any] = {"startLine": finding.line}
         if finding.column:
             region["startColumn"] = max(1, finding.column)
         if finding.end_line and finding.end_line >= finding.line:
             region["endLine"] = finding.end_line
-            if finding.end_column and (finding.end_line > finding.line or
-                                       finding.end_column >= region.get("startColumn", 1)):  # fmt: skip
+            later_line = finding.end_line > finding.line
+            if finding.end_column and (later_line or finding.end_column >= (finding.column or 1)):
                 region["endColumn"] = max(1, finding.end_column)
         if finding.snippet:
             region["snippet"] = {"text": finding.snippet}

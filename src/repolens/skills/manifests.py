@@ -109,7 +109,8 @@ def pom_xml(text: str) -> list[str]:
 
 
 def build_gradle(text: str) -> list[str]:
-    pattern = r"""(?:implementation|api|testImplementation|compileOnly|runtimeOnly)\s*\(?\s*['"][^:'"]+:([^:'"]+)"""
+    configurations = "implementation|api|testImplementation|compileOnly|runtimeOnly"
+    pattern = rf"""(?:{configurations})\s*\(?\s*['"][^:'"]+:([^:'"]+)"""
     return re.findall(pattern, text)
 
 

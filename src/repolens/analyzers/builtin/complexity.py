@@ -72,25 +72,42 @@ class ComplexityAnalyzer:
         def add(rule: str, title: str, message: str, severity: Severity) -> None:
             found.append(
                 Finding(
-                    analyzer=self.name, rule_id=rule, title=title, message=message,
-                    category=Category.COMPLEXITY, severity=severity,
-                    confidence=Confidence.HIGH, path=path, line=start, end_line=end,
+                    analyzer=self.name,
+                    rule_id=rule,
+                    title=title,
+                    message=message,
+                    category=Category.COMPLEXITY,
+                    severity=severity,
+                    confidence=Confidence.HIGH,
+                    path=path,
+                    line=start,
+                    end_line=end,
                     snippet=snapshot.line(path, start),
                     suggestion="Split it into smaller functions with one job each.",
-                )  # fmt: skip
+                )
             )
 
         if ccn > options.ccn_medium:
             severity = Severity.HIGH if ccn > options.ccn_high else Severity.MEDIUM
-            add("cyclomatic-complexity", f"{function} is too complex",
+            add(
+                "cyclomatic-complexity",
+                f"{function} is too complex",
                 f"{function} has a cyclomatic complexity of {ccn} "
-                f"(threshold {options.ccn_medium}).", severity)  # fmt: skip
+                f"(threshold {options.ccn_medium}).",
+                severity,
+            )
         if nloc > options.max_function_lines:
-            add("long-function", f"{function} is too long",
-                f"{function} has {nloc} lines of code "
-                f"(threshold {options.max_function_lines}).", Severity.LOW)  # fmt: skip
+            add(
+                "long-function",
+                f"{function} is too long",
+                f"{function} has {nloc} lines of code (threshold {options.max_function_lines}).",
+                Severity.LOW,
+            )
         if params > options.max_parameters:
-            add("too-many-parameters", f"{function} takes too many parameters",
-                f"{function} takes {params} parameters "
-                f"(threshold {options.max_parameters}).", Severity.LOW)  # fmt: skip
+            add(
+                "too-many-parameters",
+                f"{function} takes too many parameters",
+                f"{function} takes {params} parameters (threshold {options.max_parameters}).",
+                Severity.LOW,
+            )
         return found

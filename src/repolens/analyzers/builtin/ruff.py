@@ -134,4 +134,3 @@ def unified_diff(snapshot: Snapshot, path: str, edits: list[dict[str, Any]]) -> 
         tofile=f"b/{path}",
     )
     return "".join(diff)
-

@@ -90,7 +90,8 @@ def main(paths: list[str]) -> None:
     found = []
     with default_settings():
         for path in paths:
-            lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
             for secret in scan_file(path):
                 value = secret.secret_value or ""
                 line = lines[secret.line_number - 1] if secret.line_number <= len(lines) else ""
