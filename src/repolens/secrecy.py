@@ -7,6 +7,7 @@ password" message, another tool's snippet of the same line, a fix diff."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from repolens.analyzers.base import Category, Finding, Snapshot
@@ -36,17 +37,19 @@ def secret_values(findings: list[Finding], snapshot: Snapshot) -> set[str]:
 
 def redact(findings: list[Finding], values: set[str]) -> list[Finding]:
     """FINDINGS with every one of the secret VALUES masked in their text."""
-    ordered = sorted(values, key=len, reverse=True)
-    return [_masked(finding, ordered) for finding in findings] if ordered else findings
+    if not values:
+        return findings
+    # Longest first, so a secret that contains another is masked whole.
+    pattern = re.compile("|".join(map(re.escape, sorted(values, key=len, reverse=True))))
+    return [_masked(finding, pattern) for finding in findings]
 
 
-def _masked(finding: Finding, values: list[str]) -> Finding:
+def _masked(finding: Finding, pattern: re.Pattern[str]) -> Finding:
     changes = {}
     for name in TEXT_FIELDS:
         text = getattr(finding, name)
-        masked = text
-        for value in values:
-            masked = masked.replace(value, mask(value))
-        if masked != text:
-            changes[name] = masked
+        if text:
+            masked = pattern.sub(lambda match: mask(match.group()), text)
+            if masked != text:
+                changes[name] = masked
     return replace(finding, **changes) if changes else finding

@@ -104,7 +104,8 @@ class Runner:
     def _from_cache(
         self, analyzer: Analyzer, options: BaseModel, files: list[SourceFile], step: Step
     ) -> list[SourceFile]:
-        keys = {f.path: self.key(analyzer, options, f) for f in files}
+        version, digest = _version(analyzer), options_hash(options)
+        keys = {f.path: Key(analyzer.name, version, digest, f.sha256) for f in files}
         hits = self.cache.get_many(list(keys.values()))
         todo = []
         for f in files:

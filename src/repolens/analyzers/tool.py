@@ -3,6 +3,7 @@ built-in analyzer does it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -69,6 +70,7 @@ def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+@functools.cache
 def package_version(distribution: str) -> str:
     """A Python library's version, with ours, for analyzers that import rather than exec."""
     from importlib.metadata import version as installed

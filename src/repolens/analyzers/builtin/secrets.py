@@ -1,18 +1,16 @@
 """Hard-coded credentials, found by detect-secrets. A finding holds where the
 secret is and a masked snippet, never the value (see `repolens.secrecy`).
 
-detect-secrets is pure Python, so it runs in a child process (this module's
-`main`) to keep the scan's other analyzers off its interpreter lock."""
+detect-secrets is pure Python, so it runs in a child process
+(`secrets_engine`) to keep the scan's other analyzers off its interpreter lock."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 
-from repolens import secrecy
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -24,6 +22,7 @@ from repolens.analyzers.base import (
     Snapshot,
     SourceFile,
 )
+from repolens.analyzers.builtin import secrets_engine
 
 _SKIPPED_LANGUAGES = frozenset({"markdown", "restructuredtext"})
 
@@ -54,7 +53,7 @@ class SecretsAnalyzer:
             if options.include_docs or f.language not in _SKIPPED_LANGUAGES
         ]
         found = tool.run_json(
-            [sys.executable, "-m", __name__, *("./" + path for path in files)],
+            [sys.executable, "-m", secrets_engine.__name__, *("./" + path for path in files)],
             cwd=snapshot.root,
             timeout=context.timeout_seconds,
             env=context.environment,
@@ -80,36 +79,3 @@ class SecretsAnalyzer:
             snippet=str(item["snippet"]),
             cwe=798,
         )
-
-
-def main(paths: list[str]) -> None:
-    """Child process: scan PATHS, print masked findings as JSON."""
-    from detect_secrets.core.scan import scan_file
-    from detect_secrets.settings import default_settings
-
-    found = []
-    with default_settings():
-        for path in paths:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                lines = handle.read().splitlines()
-            for secret in scan_file(path):
-                value = secret.secret_value or ""
-                line = lines[secret.line_number - 1] if secret.line_number <= len(lines) else ""
-                start = line.find(value) if value else -1
-                found.append(
-                    {
-                        "type": secret.type,
-                        "path": path,
-                        "line": secret.line_number,
-                        "column": start + 1 if start >= 0 else 0,
-                        "end_column": start + 1 + len(value) if start >= 0 else 0,
-                        "snippet": line.replace(value, secrecy.mask(value)).strip()[:300]
-                        if value
-                        else "",
-                    }
-                )
-    json.dump(found, sys.stdout)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

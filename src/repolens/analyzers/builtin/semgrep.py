@@ -1,9 +1,16 @@
-"""Pattern-based findings from semgrep, with rule files that ship inside
-repolens (no registry, no login, no network)."""
+"""Pattern-based findings from semgrep's engine, with rule files that ship
+inside repolens (no registry, no login, no network).
+
+The engine (`semgrep-core`, shipped in the semgrep wheel) is run directly on a
+batch of files: it starts in a tenth of a second where the `semgrep` command
+takes seconds, which is what makes a one-file rescan fast."""
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
+from collections import defaultdict
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -21,8 +28,14 @@ from repolens.analyzers.base import (
     Snapshot,
     SourceFile,
 )
+from repolens.errors import ToolError
 
-LANGUAGES = frozenset({"python", "javascript", "typescript"})
+# Our language name -> (the engine's name for it, the bundled rule file)
+LANGUAGES = {
+    "python": ("python", "python.yml"),
+    "javascript": ("js", "javascript.yml"),
+    "typescript": ("ts", "javascript.yml"),
+}
 _SEVERITY = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
 _CWE = re.compile(r"CWE-(\d+)")
 
@@ -31,8 +44,13 @@ def bundled_rules() -> Path:
     return Path(str(files("repolens.analyzers") / "rules"))
 
 
+def engine() -> str:
+    shipped = Path(str(files("semgrep") / "bin" / "semgrep-core"))
+    return str(shipped) if shipped.exists() else tool.executable("semgrep-core")
+
+
 class SemgrepOptions(BaseModel):
-    rules: list[str] = []  # extra local rule files or directories, besides the bundled ones
+    rules: list[str] = []  # extra local rule files, run beside the bundled ones
     per_file_timeout_seconds: int = 30
 
 
@@ -40,7 +58,7 @@ class SemgrepAnalyzer:
     name: ClassVar[str] = "semgrep"
     scope: ClassVar[Literal["file", "repository"]] = "file"
     Options: ClassVar[type[BaseModel]] = SemgrepOptions
-    batch_size: ClassVar[int | None] = None  # one process: semgrep's start-up is its cost
+    batch_size: ClassVar[int | None] = 400
 
     @property
     def version(self) -> str:
@@ -52,27 +70,55 @@ class SemgrepAnalyzer:
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
         options = context.options
         assert isinstance(options, SemgrepOptions)
-        argv = [
-            tool.executable("semgrep"), "scan", "--json", "--quiet", "--metrics=off",
-            "--disable-version-check", "--no-git-ignore", "--jobs", "1",
-            "--timeout", str(options.per_file_timeout_seconds),
-            "--config", str(bundled_rules()),
-        ]  # fmt: skip
-        for extra in options.rules:
-            argv += ["--config", extra]
-        report = tool.run_json(
-            [*argv, *snapshot.arguments()],
-            cwd=snapshot.root,
-            timeout=context.timeout_seconds,
-            env=context.environment,
-            ok_codes=(0, 1),
-        )
-        report = report or {}
-        warnings = [
-            f"semgrep: {e.get('message', e.get('type'))}"[:300] for e in report.get("errors", [])
-        ]
-        findings = [self._finding(snapshot, item) for item in report.get("results", [])]
+        groups: dict[str, list[SourceFile]] = defaultdict(list)
+        for file in snapshot.files:
+            groups[file.language].append(file)
+        findings: list[Finding] = []
+        warnings: list[str] = []
+        for language, members in groups.items():
+            code, bundled = LANGUAGES[language]
+            for rules in [str(bundled_rules() / bundled), *options.rules]:
+                report = self._run(snapshot, members, code, rules, options, context)
+                findings += [self._finding(snapshot, item) for item in report.get("results", [])
+                             if not item.get("extra", {}).get("is_ignored")]  # fmt: skip
+                warnings += [f"semgrep: {e.get('message', e.get('type'))}"[:300]
+                             for e in report.get("errors", [])]  # fmt: skip
         return Outcome(findings, warnings=warnings)
+
+    def _run(
+        self,
+        snapshot: Snapshot,
+        members: list[SourceFile],
+        language: str,
+        rules: str,
+        options: SemgrepOptions,
+        context: AnalyzerContext,
+    ) -> dict[str, Any]:
+        targets = [
+            ["CodeTarget", {"path": {"fpath": "./" + f.path, "ppath": "/" + f.path},
+                            "analyzer": language, "products": ["sast"]}]
+            for f in members
+        ]  # fmt: skip
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as listing:
+            json.dump(["Targets", targets], listing)
+            listing.flush()
+            output = tool.run(
+                [engine(), "-rules", rules, "-targets", listing.name, "-json", "-j", "1",
+                 "-timeout", str(options.per_file_timeout_seconds)],
+                cwd=snapshot.root,
+                timeout=context.timeout_seconds,
+                env=context.environment,
+            )  # fmt: skip
+        # The engine prints a progress dot per file before its JSON document.
+        document = output[output.find("{") :] if "{" in output else ""
+        try:
+            report: dict[str, Any] = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise ToolError("semgrep-core printed output that is not JSON") from exc
+        fatal = [e for e in report.get("errors", []) if e.get("error_type") == "Fatal error"]
+        if fatal:
+            raise ToolError(f"semgrep-core: {fatal[0].get('message', '')[:300]}")
+        return report
 
     def _finding(self, snapshot: Snapshot, item: dict[str, Any]) -> Finding:
         extra = item.get("extra", {})

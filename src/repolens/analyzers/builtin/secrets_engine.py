@@ -1,0 +1,125 @@
+"""The child process that drives detect-secrets over a batch of files.
+
+detect-secrets runs every plugin on every line through a layer of Python
+calls, which makes it the slowest engine on a large tree. Almost no line can
+hold a secret, and which ones can is knowable in advance: a regex-based plugin
+needs its own pattern to match, the keyword plugin one of its keywords, and a
+high-entropy plugin a run of its alphabet long enough to pass its limit
+(entropy over n symbols is at most log2 n). One scan of the file text with
+those patterns picks the candidate lines; detect-secrets then judges only those,
+with its own plugins, filters and context. A plugin of a kind not listed here
+turns the shortcut off."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from repolens import secrecy
+
+
+def candidate_patterns(plugins: list[Any]) -> list[re.Pattern[str]] | None:
+    """Patterns whose matches cover every line a plugin could report, or None."""
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.plugins.keyword import DENYLIST, KeywordDetector
+
+    patterns: list[re.Pattern[str]] = []
+    for plugin in plugins:
+        if isinstance(plugin, KeywordDetector):
+            patterns.append(re.compile("|".join(DENYLIST), re.IGNORECASE))
+        elif isinstance(plugin, HighEntropyStringsPlugin):
+            shortest = math.floor(2**plugin.entropy_limit) + 1
+            alphabet = re.escape(plugin.charset)
+            patterns.append(re.compile(f"[{alphabet}]{{{shortest},}}"))
+        elif isinstance(plugin, RegexBasedDetector):
+            patterns += [re.compile(p.pattern, p.flags | re.MULTILINE) for p in plugin.denylist]
+        else:
+            return None
+    return patterns
+
+
+def candidate_lines(lines: list[str], patterns: list[re.Pattern[str]]) -> set[int]:
+    """1-based numbers of the lines some pattern touches."""
+    text = "\n".join(line.rstrip("\n") for line in lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line.rstrip("\n")) + 1)
+    found: set[int] = set()
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            first = bisect.bisect_right(starts, match.start())
+            last = bisect.bisect_right(starts, max(match.start(), match.end() - 1))
+            found.update(range(first, last + 1))
+    return found
+
+
+def scan(path: str, patterns: list[re.Pattern[str]] | None) -> Iterator[Any]:
+    """detect-secrets' findings in PATH, judged on candidate lines only."""
+    from detect_secrets.core import scan as engine
+    from detect_secrets.settings import get_plugins
+    from detect_secrets.util.code_snippet import get_code_snippet
+
+    if engine._is_filtered_out(required_filter_parameters=["filename"], filename=path):
+        return
+    for lines in engine._get_lines_from_file(path):
+        wanted = (
+            candidate_lines(lines, patterns) if patterns is not None else range(1, len(lines) + 1)
+        )
+        found = False
+        for number in sorted(wanted):
+            line = lines[number - 1].rstrip()
+            context = get_code_snippet(lines=lines, line_number=number)
+            if engine._is_filtered_out(
+                required_filter_parameters=["line"], filename=path, line=line, context=context
+            ):
+                continue
+            for plugin in get_plugins():
+                for secret in engine._scan_line(
+                    plugin=plugin, filename=path, line=line, line_number=number, context=context
+                ):
+                    if not engine._is_filtered_out(
+                        required_filter_parameters=["context"], filename=secret.filename,
+                        secret=secret.secret_value, plugin=plugin, line=line, context=context,
+                    ):  # fmt: skip
+                        found = True
+                        yield secret
+        if found:
+            return
+
+
+def record(path: str, secret: Any) -> dict[str, Any]:
+    """What leaves the child: where the secret is and a masked line, never the value."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().splitlines()
+    value = secret.secret_value or ""
+    line = lines[secret.line_number - 1] if secret.line_number <= len(lines) else ""
+    start = line.find(value) if value else -1
+    return {
+        "type": secret.type,
+        "path": path,
+        "line": secret.line_number,
+        "column": start + 1 if start >= 0 else 0,
+        "end_column": start + 1 + len(value) if start >= 0 else 0,
+        "snippet": (line.replace(value, secrecy.mask(value)) if value else "").strip()[:300],
+    }
+
+
+def main(paths: list[str]) -> None:
+    from detect_secrets.settings import default_settings, get_plugins
+
+    found = []
+    with default_settings():
+        patterns = candidate_patterns(list(get_plugins()))
+        for path in paths:
+            found += [record(path, secret) for secret in scan(path, patterns)]
+    json.dump(found, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
