@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -85,10 +86,9 @@ def take(root: Path, paths: Iterable[str], max_file_bytes: int) -> Inventory:
     inventory = Inventory()
     for path in paths:
         reason = _skip_reason_by_name(path)
-        if reason is not None:
-            inventory.skipped.append(Skipped(_printable(path), reason))
-            continue
-        entry = _examine(root, path, max_file_bytes)
+        entry = (
+            Skipped(_printable(path), reason) if reason else _examine(root, path, max_file_bytes)
+        )
         if isinstance(entry, Skipped):
             inventory.skipped.append(entry)
         else:
@@ -108,19 +108,20 @@ def _skip_reason_by_name(path: str) -> str | None:
 
 
 def _examine(root: Path, path: str, max_file_bytes: int) -> SourceFile | Skipped:
-    absolute = root / path
+    absolute = os.path.join(root, path)
     try:
-        stat = absolute.lstat()
+        mode = os.lstat(absolute)
     except OSError:
         return Skipped(path, "missing")
-    if absolute.is_symlink():
+    if stat.S_ISLNK(mode.st_mode):
         return Skipped(path, "symbolic link")
-    if not absolute.is_file():
+    if not stat.S_ISREG(mode.st_mode):
         return Skipped(path, "not a regular file")
-    if stat.st_size > max_file_bytes:
+    if mode.st_size > max_file_bytes:
         return Skipped(path, "too large")
     try:
-        data = absolute.read_bytes()
+        with open(absolute, "rb") as handle:
+            data = handle.read()
     except OSError:
         return Skipped(path, "unreadable")
     head = data[:SNIFF_BYTES]
@@ -130,7 +131,7 @@ def _examine(root: Path, path: str, max_file_bytes: int) -> SourceFile | Skipped
         return Skipped(path, "generated")
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     digest = hashlib.sha256(data).hexdigest()
-    return SourceFile(path, language_of(path), lines, stat.st_size, digest)
+    return SourceFile(path, language_of(path), lines, mode.st_size, digest)
 
 
 def _is_utf8(path: str) -> bool:

@@ -11,25 +11,22 @@ import re
 from dataclasses import replace
 
 from repolens.analyzers.base import Category, Finding, Snapshot
+from repolens.masking import mask
 
 TEXT_FIELDS = ("title", "message", "snippet", "suggestion", "fix")
 
 
-def mask(value: str) -> str:
-    """Enough of a secret to recognise it, never enough to use it."""
-    if len(value) <= 8:
-        return "*" * len(value)
-    return f"{value[:2]}{'*' * min(len(value) - 4, 16)}{value[-2:]}"
-
-
 def secret_values(findings: list[Finding], snapshot: Snapshot) -> set[str]:
     values = set()
+    lines: dict[str, list[str]] = {}
     for finding in findings:
         if finding.category is not Category.SECRETS or not (finding.column and finding.end_column):
             continue
-        lines = snapshot.read_text(finding.path).splitlines()
-        if finding.line and finding.line <= len(lines):
-            value = lines[finding.line - 1][finding.column - 1 : finding.end_column - 1]
+        if finding.path not in lines:
+            lines[finding.path] = snapshot.read_text(finding.path).splitlines()
+        text = lines[finding.path]
+        if finding.line and finding.line <= len(text):
+            value = text[finding.line - 1][finding.column - 1 : finding.end_column - 1]
             if len(value) >= 4:
                 values.add(value)
     return values
@@ -39,12 +36,34 @@ def redact(findings: list[Finding], values: set[str]) -> list[Finding]:
     """FINDINGS with every one of the secret VALUES masked in their text."""
     if not values:
         return findings
-    # Longest first, so a secret that contains another is masked whole.
-    pattern = re.compile("|".join(map(re.escape, sorted(values, key=len, reverse=True))))
+    pattern = re.compile(_trie(sorted(values)))
     return [_masked(finding, pattern) for finding in findings]
 
 
+def _trie(values: list[str]) -> str:
+    """One regex for many literals, factored by common prefix so that it costs
+    one pass over the text rather than one per value; longer values win."""
+    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    for value in values:
+        node = tree
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _alternatives(tree)
+
+
+def _alternatives(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    branches = [re.escape(char) + _alternatives(child) for char, child in node.items() if char]
+    if not branches:
+        return ""
+    ending = "" in node
+    body = branches[0] if len(branches) == 1 and not ending else "(?:" + "|".join(branches) + ")"
+    return body + "?" if ending else body
+
+
 def _masked(finding: Finding, pattern: re.Pattern[str]) -> Finding:
+    if not pattern.search("\0".join(getattr(finding, name) for name in TEXT_FIELDS)):
+        return finding
     changes = {}
     for name in TEXT_FIELDS:
         text = getattr(finding, name)

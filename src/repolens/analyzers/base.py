@@ -89,7 +89,8 @@ class Finding:
         )
 
     def moved_to(self, path: str) -> Finding:
-        return replace(self, path=path)
+        """This finding in a file with the same content at another path."""
+        return self if path == self.path else replace(self, path=path)
 
 
 def _plain(value: Any) -> Any:

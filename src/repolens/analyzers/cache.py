@@ -36,7 +36,7 @@ class ResultCache(Protocol):
 
 
 def _encode(findings: list[Finding]) -> str:
-    return json.dumps([{**f.to_dict(), "path": ""} for f in findings])
+    return json.dumps([f.to_dict() for f in findings])
 
 
 def _decode(blob: str) -> list[Finding]:
@@ -83,15 +83,23 @@ class SqliteResultCache:
 
     def get_many(self, keys: list[Key]) -> dict[Key, list[Finding]]:
         found: dict[Key, list[Finding]] = {}
+        groups: dict[tuple[str, str, str], list[Key]] = {}
+        for key in keys:
+            groups.setdefault(key[:3], []).append(key)
         with self._lock:
-            for key in keys:
-                row = self._db.execute(
-                    "SELECT findings FROM results WHERE analyzer=? AND version=? "
-                    "AND options=? AND content=?",
-                    key,
-                ).fetchone()
-                if row is not None:
-                    found[key] = _decode(row[0])
+            for (analyzer, version, options), members in groups.items():
+                for start in range(0, len(members), 500):
+                    chunk = members[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        "SELECT content, findings FROM results WHERE analyzer=? AND version=? "
+                        f"AND options=? AND content IN ({marks})",
+                        (analyzer, version, options, *(key.content for key in chunk)),
+                    ).fetchall()
+                    found.update(
+                        (Key(analyzer, version, options, content), _decode(blob))
+                        for content, blob in rows
+                    )
         return found
 
     def put_many(self, entries: dict[Key, list[Finding]]) -> None:

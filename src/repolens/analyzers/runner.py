@@ -72,10 +72,15 @@ class Runner:
         should_abort: Callable[[], bool] = lambda: False,
     ) -> list[Step]:
         steps = {a.name: Step(a.name, _version(a)) for a, _ in self.analyzers}
-        jobs: list[_Job] = []
-        for analyzer, options in self.analyzers:
-            jobs += self._plan(analyzer, options, snapshot, only_paths, steps[analyzer.name])
-        _Execution(self, snapshot, steps, progress, should_abort).run(jobs)
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            execution = _Execution(self, pool, snapshot, steps, progress, should_abort)
+            # Each analyzer's jobs start as soon as its cache lookup is done, so the
+            # lookups of the next analyzers overlap with the tools already running.
+            for analyzer, options in self.analyzers:
+                execution.submit(
+                    self._plan(analyzer, options, snapshot, only_paths, steps[analyzer.name])
+                )
+            execution.finish()
         return list(steps.values())
 
     def _plan(
@@ -135,45 +140,48 @@ class _Execution:
     def __init__(
         self,
         runner: Runner,
+        pool: ThreadPoolExecutor,
         snapshot: Snapshot,
         steps: dict[str, Step],
         progress: Progress | None,
         should_abort: Callable[[], bool],
     ) -> None:
         self.runner = runner
+        self.pool = pool
         self.snapshot = snapshot
         self.steps = steps
         self.progress = progress or (lambda done, total, message: None)
         self.should_abort = should_abort
         self.timing = threading.Lock()
+        self.running: dict[Future[Outcome], _Job] = {}
+        self.done = 0
+        self.total = 0
 
-    def run(self, jobs: list[_Job]) -> None:
-        total = sum(job.units for job in jobs) or 1
-        done = 0
-        # Biggest jobs first, so the pool does not end with one long straggler.
-        pending = sorted(jobs, key=lambda job: -job.units)
-        with ThreadPoolExecutor(max_workers=max(1, self.runner.workers)) as pool:
-            running: dict[Future[Outcome], _Job] = {}
-            while pending or running:
-                while pending and len(running) < self.runner.workers * 2:
-                    self._check_abort(running)
-                    job = pending.pop(0)
-                    running[pool.submit(self._call, job)] = job
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    job = running.pop(future)
-                    self._record(job, future)
-                    done += job.units
-                    self.progress(done, total, job.analyzer.name)
+    def submit(self, jobs: list[_Job]) -> None:
+        # Biggest first, so the pool does not end on one long straggler.
+        for job in sorted(jobs, key=lambda job: -job.units):
+            self.running[self.pool.submit(self._call, job)] = job
+            self.total += job.units
+        self._collect(timeout=0)
+
+    def finish(self) -> None:
+        while self.running:
+            self._collect(timeout=None)
         for step in self.steps.values():
             if step.status == "failed":
                 step.findings = []
 
-    def _check_abort(self, running: dict[Future[Outcome], _Job]) -> None:
-        if self.should_abort():
-            for future in running:
-                future.cancel()
-            raise ScanAborted()
+    def _collect(self, timeout: float | None) -> None:
+        finished, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in finished:
+            job = self.running.pop(future)
+            if isinstance(future.exception(), ScanAborted):
+                for pending in self.running:
+                    pending.cancel()
+                raise ScanAborted()
+            self._record(job, future)
+            self.done += job.units
+            self.progress(self.done, self.total, job.analyzer.name)
 
     def _call(self, job: _Job) -> Outcome:
         context = AnalyzerContext(
@@ -182,6 +190,8 @@ class _Execution:
             timeout_seconds=self.runner.timeout_seconds,
             environment=self.runner.environment,
         )
+        if self.should_abort():
+            raise ScanAborted()
         started = time.perf_counter()
         try:
             return job.analyzer.analyze(self.snapshot.with_files(job.files), context)

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from repolens import secrecy
+from repolens.masking import mask
 
 
 def candidate_patterns(plugins: list[Any]) -> list[re.Pattern[str]] | None:
@@ -106,7 +106,7 @@ def record(path: str, secret: Any) -> dict[str, Any]:
         "line": secret.line_number,
         "column": start + 1 if start >= 0 else 0,
         "end_column": start + 1 + len(value) if start >= 0 else 0,
-        "snippet": (line.replace(value, secrecy.mask(value)) if value else "").strip()[:300],
+        "snippet": (line.replace(value, mask(value)) if value else "").strip()[:300],
     }
 
 
