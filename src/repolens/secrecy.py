@@ -14,6 +14,7 @@ from repolens.analyzers.base import Category, Finding, Snapshot
 from repolens.masking import mask
 
 TEXT_FIELDS = ("title", "message", "snippet", "suggestion", "fix")
+Trie = dict[str, "Trie"]
 
 
 def secret_values(findings: list[Finding], snapshot: Snapshot) -> set[str]:
@@ -43,7 +44,7 @@ def redact(findings: list[Finding], values: set[str]) -> list[Finding]:
 def _trie(values: list[str]) -> str:
     """One regex for many literals, factored by common prefix so that it costs
     one pass over the text rather than one per value; longer values win."""
-    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    tree: Trie = {}
     for value in values:
         node = tree
         for char in value:
@@ -52,7 +53,7 @@ def _trie(values: list[str]) -> str:
     return _alternatives(tree)
 
 
-def _alternatives(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+def _alternatives(node: Trie) -> str:
     branches = [re.escape(char) + _alternatives(child) for char, child in node.items() if char]
     if not branches:
         return ""
@@ -64,11 +65,11 @@ def _alternatives(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
 def _masked(finding: Finding, pattern: re.Pattern[str]) -> Finding:
     if not pattern.search("\0".join(getattr(finding, name) for name in TEXT_FIELDS)):
         return finding
-    changes = {}
+    changes: dict[str, str] = {}
     for name in TEXT_FIELDS:
         text = getattr(finding, name)
         if text:
             masked = pattern.sub(lambda match: mask(match.group()), text)
             if masked != text:
                 changes[name] = masked
-    return replace(finding, **changes) if changes else finding
+    return replace(finding, **changes) if changes else finding  # type: ignore[arg-type]

@@ -300,3 +300,17 @@ def test_progress_is_printed_as_plain_lines_when_not_on_a_terminal(
     lines = result.stderr.splitlines()
     assert lines[:3] == ["stage: fetch", "stage: inventory", "stage: analyze"]
     assert "progress: 3/3 (100%) plan" in lines or "progress: 3/3 (100%) ruff" in lines
+
+
+def test_the_json_report_follows_its_published_versioned_schema(
+    repolens: Callable[..., Result], project: Repo, tmp_path: Path
+) -> None:
+    from repolens.reports.json import schema
+
+    out = tmp_path / "out"
+    scan(repolens, project.path, out, "--analyzers", "ruff,bandit,secrets,plan,skills")
+    report = Result(0, "", "").report(out)
+
+    jsonschema.validate(report, schema())
+    assert report["schema_version"] == 1
+    assert report["findings"] and report["plan"] and report["skills"]

@@ -184,8 +184,12 @@ class _Execution:
             self.progress(self.done, self.total, job.analyzer.name)
 
     def _call(self, job: _Job) -> Outcome:
+        name = job.analyzer.name
         context = AnalyzerContext(
             options=job.options,
+            report_progress=lambda done, total, message: self.progress(
+                self.done, self.total, f"{name}: {message} ({done}/{total})"
+            ),
             should_abort=self.should_abort,
             timeout_seconds=self.runner.timeout_seconds,
             environment=self.runner.environment,
