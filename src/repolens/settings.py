@@ -13,6 +13,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "repolens"
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "repolens"
@@ -24,11 +29,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPOLENS_", env_file=".env", extra="ignore")
 
     cache_dir: Path = Field(default_factory=_default_cache_dir)
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None  # default: a SQLite file in data_dir
     max_file_bytes: int = 1_000_000
     workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
     git_timeout_seconds: float = 300.0
     analyzer_timeout_seconds: float = 900.0
     result_cache: bool = True
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'repolens.db'}"
 
     @property
     def mirrors_dir(self) -> Path:

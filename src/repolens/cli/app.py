@@ -12,7 +12,7 @@ from rich.console import Console
 from repolens import __version__, scan
 from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
-from repolens.cli import progress, summary
+from repolens.cli import database, progress, summary
 from repolens.errors import RepolensError
 from repolens.reports import formats
 from repolens.settings import Settings
@@ -24,6 +24,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(database.app, name="db")
 
 FAIL_ON = [s.value for s in Severity] + ["none"]
 
