@@ -54,6 +54,10 @@ class ToolError(AnalyzerError):
     """An external tool failed."""
 
 
+class NotFoundError(RepolensError):
+    """Not found."""
+
+
 class GitError(RepolensError):
     """A git command failed."""
 

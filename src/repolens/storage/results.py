@@ -1,0 +1,146 @@
+"""Storing what a scan found for a run, against the project's previous run.
+
+Storing is idempotent: a run's results are replaced, never appended, so a run
+that a worker retried after a crash is stored exactly once. Each finding is
+`new` or `existing` by its fingerprint in the previous completed run, and what
+that run had and this one has not is stored again as `fixed`."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from repolens.reports.model import Report
+from repolens.storage import models
+
+RESULT_TABLES = (models.Finding, models.Step, models.Skill, models.PlanSnapshot)
+
+
+def previous_run(session: Session, run: models.Run) -> models.Run | None:
+    return session.scalar(
+        select(models.Run)
+        .where(
+            models.Run.project_id == run.project_id,
+            models.Run.status == "completed",
+            models.Run.id < run.id,
+        )
+        .order_by(models.Run.id.desc())
+        .limit(1)
+    )
+
+
+def record(session: Session, run: models.Run, report: Report) -> None:
+    for table in RESULT_TABLES:
+        session.execute(delete(table).where(table.run_id == run.id))
+    before = previous_run(session, run)
+    known: dict[str, models.Finding] = {}
+    if before is not None:
+        rows = session.scalars(
+            select(models.Finding).where(
+                models.Finding.run_id == before.id, models.Finding.state != "fixed"
+            )
+        )
+        known = {row.fingerprint: row for row in rows}
+    current = {f.fingerprint for f in report.findings}
+    for finding in report.findings:
+        data = finding.to_dict()
+        state = "existing" if finding.fingerprint in known else "new"
+        triage = known[finding.fingerprint].triage if state == "existing" else "open"
+        session.add(models.Finding(run_id=run.id, project_id=run.project_id, state=state,
+                                   triage=triage, **data))  # fmt: skip
+    for fingerprint, old in known.items():
+        if fingerprint not in current:
+            session.add(_fixed(old, run))
+    _steps(session, run, report)
+    _plan(session, run, report)
+    _skills(session, run, report)
+    run.commit_sha = report.target.commit or run.commit_sha
+    run.summary = {
+        "findings": len(report.findings),
+        "by_severity": report.score.by_severity,
+        "score": report.score.score,
+        "grade": report.score.grade,
+        "files": report.inventory.files,
+        "lines": report.inventory.lines,
+        "new": len(current - set(known)),
+        "fixed": len(set(known) - current),
+    }
+    session.flush()
+
+
+def _fixed(old: models.Finding, run: models.Run) -> models.Finding:
+    columns = {c.key: getattr(old, c.key) for c in models.Finding.__table__.columns}
+    columns.update(id=None, run_id=run.id, state="fixed")
+    return models.Finding(**columns)
+
+
+def _steps(session: Session, run: models.Run, report: Report) -> None:
+    for step in report.steps:
+        session.add(
+            models.Step(
+                run_id=run.id,
+                name=step.analyzer,
+                status=step.status,
+                version=step.version,
+                error=step.error,
+                findings=step.findings,
+                files_analyzed=step.files_analyzed,
+                files_cached=step.files_cached,
+                seconds=step.seconds,
+                warnings=step.warnings,
+            )
+        )
+
+
+def _plan(session: Session, run: models.Run, report: Report) -> None:
+    plan = report.plan
+    if plan is None:
+        return
+    counts = plan.counts
+    session.add(
+        models.PlanSnapshot(
+            run_id=run.id,
+            project_id=run.project_id,
+            total=counts.total,
+            todo=counts.todo,
+            in_progress=counts.in_progress,
+            done=counts.done,
+            blocked=counts.blocked,
+            percent=plan.percent,
+            health=plan.health,
+        )
+    )
+    existing = {
+        row.task_key: row
+        for row in session.scalars(
+            select(models.PlanTask).where(models.PlanTask.project_id == run.project_id)
+        )
+    }
+    for task in plan.tasks:
+        row = existing.get(task.id)
+        if row is None:
+            row = models.PlanTask(project_id=run.project_id, task_key=task.id,
+                                  first_seen_run_id=run.id)  # fmt: skip
+            session.add(row)
+        row.title, row.status, row.file, row.line = (
+            task.title,
+            task.status.value,
+            task.file,
+            task.line,
+        )
+        row.section, row.phase, row.priority = task.section, task.phase, task.priority
+        row.last_run_id = run.id
+
+
+def _skills(session: Session, run: models.Run, report: Report) -> None:
+    for skill in report.skills.skills if report.skills else []:
+        session.add(
+            models.Skill(
+                run_id=run.id,
+                project_id=run.project_id,
+                name=skill.name,
+                category=skill.category.value,
+                confidence=skill.confidence,
+                evidence=skill.evidence,
+            )
+        )

@@ -1,0 +1,44 @@
+"""Queries about runs. Creating a run writes its outbox message in the same
+transaction, so an accepted trigger is never lost while the broker is down."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repolens.errors import NotFoundError
+from repolens.storage.models import OutboxMessage, Project, Run
+
+PRIORITIES = ("high", "default", "low")
+TERMINAL = ("completed", "failed", "cancelled", "superseded")
+
+
+def create(
+    session: Session,
+    project: Project,
+    *,
+    trigger: str,
+    ref: str | None = None,
+    priority: str = "default",
+) -> Run:
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+    run = Run(project_id=project.id, trigger=trigger, ref=ref or project.default_branch,
+              priority=priority, status="queued")  # fmt: skip
+    session.add(run)
+    session.flush()
+    session.add(OutboxMessage(topic="run.queued", payload={"run_id": run.id, "priority": priority}))
+    session.flush()
+    return run
+
+
+def get(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFoundError(f"run {run_id} not found")
+    return run
+
+
+def for_project(session: Session, project_id: int, limit: int = 50) -> list[Run]:
+    query = select(Run).where(Run.project_id == project_id).order_by(Run.id.desc()).limit(limit)
+    return list(session.scalars(query))
