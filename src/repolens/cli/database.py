@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from repolens.settings import Settings
-from repolens.storage import migrate
 
 app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 
@@ -17,10 +16,14 @@ def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database (REPOLENS_DATABASE_URL, default a SQLite file) up to REVISION."""
+    from repolens.storage import migrate  # Alembic and SQLAlchemy only for this command
+
     migrate.upgrade(Settings(), revision)
 
 
 @app.command()
 def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1.")]) -> None:
     """Migrate the database down to REVISION."""
+    from repolens.storage import migrate
+
     migrate.downgrade(Settings(), revision)
