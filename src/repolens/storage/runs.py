@@ -4,7 +4,7 @@ transaction, so an accepted trigger is never lost while the broker is down."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError
 from repolens.storage.models import OutboxMessage, Project, Run
@@ -42,3 +42,8 @@ def get(session: Session, run_id: int) -> Run:
 def for_project(session: Session, project_id: int, limit: int = 50) -> list[Run]:
     query = select(Run).where(Run.project_id == project_id).order_by(Run.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def get_status(sessions: sessionmaker[Session], run_id: int) -> str:
+    with sessions() as session:
+        return get(session, run_id).status

@@ -1,0 +1,1 @@
+"""Background jobs: the queue boundary, the run pipeline, outbox, reaper."""

@@ -1,0 +1,77 @@
+"""The embedded queue: a priority heap and a bounded pool of threads in this
+process. Nothing is lost on a restart, because nothing lives only here: on
+start, `recover` queues again every run the database says is waiting or was
+running when the process stopped."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+
+from repolens.jobs.queue import PRIORITY_RANK
+
+
+class LocalQueue:
+    def __init__(self, execute: Callable[[int], object], workers: int = 2) -> None:
+        self._execute = execute
+        self._heap: list[tuple[int, int, int]] = []
+        self._order = itertools.count()
+        self._ready = threading.Condition()
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"repolens-worker-{n}", daemon=True)
+            for n in range(max(1, workers))
+        ]
+        self.running: set[int] = set()
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        with self._ready:
+            self._stopping = True
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def enqueue(self, run_id: int, priority: str) -> None:
+        with self._ready:
+            if any(entry[2] == run_id for entry in self._heap) or run_id in self.running:
+                return
+            heapq.heappush(self._heap, (PRIORITY_RANK[priority], next(self._order), run_id))
+            self._ready.notify()
+
+    def cancel(self, run_id: int) -> bool:
+        with self._ready:
+            kept = [entry for entry in self._heap if entry[2] != run_id]
+            if len(kept) == len(self._heap):
+                return False
+            self._heap = kept
+            heapq.heapify(self._heap)
+            return True
+
+    def depth(self) -> dict[str, int]:
+        with self._ready:
+            counts = dict.fromkeys(PRIORITY_RANK, 0)
+            names = {rank: name for name, rank in PRIORITY_RANK.items()}
+            for rank, _, _ in self._heap:
+                counts[names[rank]] += 1
+            return counts
+
+    def _work(self) -> None:
+        while True:
+            with self._ready:
+                while not self._heap and not self._stopping:
+                    self._ready.wait()
+                if self._stopping:
+                    return
+                _, _, run_id = heapq.heappop(self._heap)
+                self.running.add(run_id)
+            try:
+                self._execute(run_id)
+            finally:
+                with self._ready:
+                    self.running.discard(run_id)

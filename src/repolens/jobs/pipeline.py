@@ -1,0 +1,125 @@
+"""The job body: load a run by id, scan, store, mark the outcome.
+
+Thin on purpose: the scan is `repolens.scan.run`, storing is
+`storage.results.record`. What is here is the run's state machine, its
+heartbeat and progress (throttled), and cooperative cancellation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens import scan
+from repolens.errors import InputError, RepolensError, ScanAborted
+from repolens.reports import formats
+from repolens.reports.model import Report
+from repolens.settings import Settings
+from repolens.storage import models, results, runs
+from repolens.storage.models import now
+
+REPORT_FORMATS = ("json", "md", "sarif", "html")
+
+
+@dataclass
+class RunObserver:
+    """Writes progress and the heartbeat to the run row, at most every `interval`
+    seconds, and reads back whether someone asked to cancel."""
+
+    sessions: sessionmaker[Session]
+    run_id: int
+    interval: float = 0.5
+    cancelled: bool = False
+    _last: float = field(default=0.0)
+    _stage: str = "queued"
+
+    def stage(self, name: str) -> None:
+        self._stage = name
+        self._write(None, force=True)
+
+    def progress(self, done: int, total: int, message: str) -> None:
+        self._write(min(99, 100 * done // max(total, 1)))
+
+    def should_abort(self) -> bool:
+        self._write(None)
+        return self.cancelled
+
+    def _write(self, percent: int | None, force: bool = False) -> None:
+        moment = time.monotonic()
+        if not force and moment - self._last < self.interval:
+            return
+        self._last = moment
+        with self.sessions.begin() as session:
+            run = runs.get(session, self.run_id)
+            run.heartbeat_at = now()
+            run.current_step = self._stage
+            if percent is not None:
+                run.progress = percent
+            self.cancelled = run.cancel_requested
+
+
+def execute(
+    run_id: int,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    worker: str = "local",
+    scanner: Callable[..., Report] = scan.run,
+) -> str:
+    """Run the scan of RUN_ID to a terminal state; returns that state."""
+    request = _start(run_id, sessions, worker)
+    if request is None:
+        return runs.get_status(sessions, run_id)
+    observer = RunObserver(sessions, run_id)
+    try:
+        report = scanner(request, settings, observer=observer, should_abort=observer.should_abort)
+    except ScanAborted:
+        return _finish(sessions, run_id, "cancelled", "cancelled while running")
+    except InputError as exc:
+        return _finish(sessions, run_id, "failed", str(exc))
+    except RepolensError as exc:
+        return _finish(sessions, run_id, "failed", f"{type(exc).__name__}: {exc}")
+    written = formats.write(report, REPORT_FORMATS, settings.data_dir / "reports" / str(run_id))
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        results.record(session, run, report)
+        _store_reports(session, run_id, written)
+        run.status, run.progress, run.finished_at = "completed", 100, now()
+        run.current_step = "done"
+    return "completed"
+
+
+def _start(run_id: int, sessions: sessionmaker[Session], worker: str) -> scan.ScanRequest | None:
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        if run.status in runs.TERMINAL:
+            return None
+        if run.cancel_requested:
+            run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
+            return None
+        project = run.project
+        run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
+        run.started_at = run.started_at or now()
+        run.heartbeat_at = now()
+        options = dict(project.analyzer_options or {})
+        if project.plan_path:
+            options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
+        return scan.ScanRequest(location=project.repository_url, ref=run.ref, options=options)
+
+
+def _finish(sessions: sessionmaker[Session], run_id: int, status: str, error: str) -> str:
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        run.status, run.error, run.finished_at = status, error, now()
+    return status
+
+
+def _store_reports(session: Session, run_id: int, written: list[Path]) -> None:
+    for path in written:
+        size = path.stat().st_size
+        session.add(
+            models.Report(run_id=run_id, format=path.suffix.lstrip("."), path=str(path), size=size)
+        )

@@ -1,0 +1,22 @@
+"""The one boundary between "a run should happen" and whatever runs it.
+
+The embedded default is an in-process pool (`backends.local`); the distributed
+deployment puts Celery behind the same three methods. Payloads are run ids only:
+the database row is the truth."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+PRIORITY_RANK = {"high": 0, "default": 1, "low": 2}
+
+
+class JobQueue(Protocol):
+    def enqueue(self, run_id: int, priority: str) -> None:
+        """Hand the run to a worker, high priority first."""
+
+    def cancel(self, run_id: int) -> bool:
+        """Take a queued run back; False when it is not waiting here."""
+
+    def depth(self) -> dict[str, int]:
+        """Waiting runs per priority."""

@@ -1,0 +1,36 @@
+"""Putting runs back in the queue: after a restart of the embedded server, and
+(the reaper) when a distributed worker stopped sending heartbeats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.storage.models import OutboxMessage, Run, now
+
+
+def requeue_orphans(sessions: sessionmaker[Session], stale_after: timedelta | None) -> list[int]:
+    """Runs left `running` by a dead worker go back to `queued` with a fresh
+    outbox message. With STALE_AFTER None every running run is an orphan (the
+    embedded server at start-up: it was the only worker)."""
+    with sessions.begin() as session:
+        query = select(Run).where(Run.status == "running")
+        if stale_after is not None:
+            query = query.where(Run.heartbeat_at < now() - stale_after)
+        orphans = session.scalars(query.with_for_update(skip_locked=True)).all()
+        for run in orphans:
+            run.status, run.worker, run.current_step = "queued", None, "requeued"
+            payload = {"run_id": run.id, "priority": run.priority}
+            session.add(OutboxMessage(topic="run.queued", payload=payload))
+        return [run.id for run in orphans]
+
+
+def waiting(sessions: sessionmaker[Session]) -> list[tuple[int, str]]:
+    """Queued runs, oldest first: what a fresh embedded queue must hold."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Run.id, Run.priority).where(Run.status == "queued").order_by(Run.id)
+        ).all()
+        return [(run_id, priority) for run_id, priority in rows]

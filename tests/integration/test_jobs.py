@@ -1,0 +1,199 @@
+"""Runs as background jobs in the embedded deployment: SQLite or PostgreSQL, local queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.errors import ScanAborted
+from repolens.jobs import outbox, pipeline, recovery
+from repolens.jobs.backends.local import LocalQueue
+from repolens.settings import Settings
+from repolens.storage import db, migrate, models, projects, runs
+from repolens.storage.models import now
+from tests.conftest import Repo
+from tests.integration.databases import database_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    with database_url(request.param, tmp_path) as url:
+        migrate.upgrade(Settings(database_url=url))
+        engine = db.engine(Settings(database_url=url))
+        yield db.sessions(engine)
+        engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", workers=2)
+
+
+def new_run(sessions: sessionmaker[Session], url: str, priority: str = "default") -> int:
+    with sessions.begin() as session:
+        name = f"p{time.monotonic_ns()}"
+        project = projects.create(session, name=name, repository_url=url, default_branch="main")
+        return runs.create(session, project, trigger="manual", priority=priority).id
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def status(sessions: sessionmaker[Session], run_id: int) -> str:
+    return runs.get_status(sessions, run_id)
+
+
+def test_a_triggered_run_goes_through_the_outbox_and_the_queue_to_stored_results(
+    sessions: sessionmaker[Session], settings: Settings, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    code = "import os\nimport subprocess\nsubprocess.call(x, shell=True)\n"
+    commit = repo.commit({"app.py": code, "plan.md": "- [x] one\n- [ ] two\n"})
+    run_id = new_run(sessions, str(repo.path))
+    queue = LocalQueue(lambda rid: pipeline.execute(rid, settings, sessions), workers=1)
+    queue.start()
+    try:
+        assert outbox.dispatch(sessions, queue) == 1
+        wait_for(lambda: status(sessions, run_id) in runs.TERMINAL)
+    finally:
+        queue.stop()
+
+    with sessions() as session:
+        run = runs.get(session, run_id)
+        assert (run.status, run.progress, run.attempts) == ("completed", 100, 1)
+        assert run.commit_sha == commit
+        assert run.heartbeat_at is not None and run.summary["findings"] >= 2
+        rules = set(
+            session.scalars(select(models.Finding.rule_id).where(models.Finding.run_id == run_id))
+        )
+        assert {"B602", "F401"} <= rules
+        formats = set(
+            session.scalars(select(models.Report.format).where(models.Report.run_id == run_id))
+        )
+        assert formats == {"json", "md", "sarif", "html"}
+        snapshot = session.scalar(select(models.PlanSnapshot))
+        assert snapshot is not None and (snapshot.done, snapshot.total) == (1, 2)
+
+
+def test_a_repository_that_cannot_be_cloned_fails_its_run_once_with_the_reason(
+    sessions: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    run_id = new_run(sessions, (tmp_path / "nowhere.git").as_uri())
+    assert pipeline.execute(run_id, settings, sessions) == "failed"
+    with sessions() as session:
+        run = runs.get(session, run_id)
+        assert run.attempts == 1
+        assert run.error is not None and "could not fetch" in run.error
+
+
+def test_high_priority_runs_start_before_default_and_low(sessions: sessionmaker[Session]) -> None:
+    started: list[int] = []
+    gate = threading.Event()
+
+    def execute(run_id: int) -> None:
+        started.append(run_id)
+        gate.wait(10)
+
+    queue = LocalQueue(execute, workers=1)
+    queue.start()
+    queue.enqueue(1, "default")
+    wait_for(lambda: started == [1])
+    for run_id, priority in [(2, "low"), (3, "default"), (4, "high"), (5, "high")]:
+        queue.enqueue(run_id, priority)
+    assert queue.depth() == {"high": 2, "default": 1, "low": 1}
+    gate.set()
+    wait_for(lambda: len(started) == 5)
+    queue.stop()
+    assert started == [1, 4, 5, 3, 2]
+
+
+def test_a_queued_run_can_be_taken_back(sessions: sessionmaker[Session]) -> None:
+    queue = LocalQueue(lambda run_id: None, workers=1)
+    queue.enqueue(7, "low")
+    assert queue.cancel(7) is True
+    assert queue.cancel(7) is False
+    assert queue.depth() == {"high": 0, "default": 0, "low": 0}
+
+
+def test_a_running_run_stops_at_its_next_check_when_cancelled(
+    sessions: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    run_id = new_run(sessions, str(tmp_path))
+    checking = threading.Event()
+
+    def long_scan(request: Any, settings: Settings, *, observer: Any, should_abort: Any) -> Any:
+        observer.stage("analyze")
+        while True:
+            checking.set()
+            observer._last = 0.0  # every check reads the flag in this test
+            if should_abort():
+                raise ScanAborted()
+            time.sleep(0.01)
+
+    worker = threading.Thread(
+        target=pipeline.execute, args=(run_id, settings, sessions), kwargs={"scanner": long_scan}
+    )
+    worker.start()
+    checking.wait(10)
+    with sessions.begin() as session:
+        runs.get(session, run_id).cancel_requested = True
+    worker.join(10)
+
+    with sessions() as session:
+        run = runs.get(session, run_id)
+        assert (run.status, run.error) == ("cancelled", "cancelled while running")
+
+
+def test_runs_orphaned_by_a_dead_worker_are_queued_again_once(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    stale, fresh = new_run(sessions, str(tmp_path)), new_run(sessions, str(tmp_path))
+    with sessions.begin() as session:
+        for run_id, beat in [(stale, now() - timedelta(minutes=5)), (fresh, now())]:
+            run = runs.get(session, run_id)
+            run.status, run.heartbeat_at = "running", beat
+        session.execute(models.OutboxMessage.__table__.update().values(dispatched_at=now()))
+
+    assert recovery.requeue_orphans(sessions, timedelta(minutes=1)) == [stale]
+    assert recovery.requeue_orphans(sessions, timedelta(minutes=1)) == []
+    assert (status(sessions, stale), status(sessions, fresh)) == ("queued", "running")
+    queue = LocalQueue(lambda run_id: None)
+    assert outbox.dispatch(sessions, queue) == 1
+    assert queue.depth()["default"] == 1
+
+
+def test_an_outbox_message_waits_while_the_queue_is_down(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    class Down:
+        def enqueue(self, run_id: int, priority: str) -> None:
+            raise ConnectionError("broker unreachable")
+
+        def cancel(self, run_id: int) -> bool:
+            return False
+
+        def depth(self) -> dict[str, int]:
+            return {}
+
+    run_id = new_run(sessions, str(tmp_path))
+    assert outbox.dispatch(sessions, Down()) == 0
+    with sessions() as session:
+        (message,) = session.scalars(select(models.OutboxMessage)).all()
+        assert message.dispatched_at is None and "broker unreachable" in (message.last_error or "")
+
+    queue = LocalQueue(lambda rid: None)
+    assert outbox.dispatch(sessions, queue) == 1
+    assert queue.depth()["default"] == 1
+    assert recovery.waiting(sessions) == [(run_id, "default")]
