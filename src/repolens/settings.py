@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     git_timeout_seconds: float = 300.0
     analyzer_timeout_seconds: float = 900.0
     result_cache: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token: str | None = None  # when set, every API request needs it as a bearer token
+    job_workers: int = 2
 
     @property
     def database(self) -> str:

@@ -12,7 +12,7 @@ from rich.console import Console
 from repolens import __version__, scan
 from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
-from repolens.cli import database, progress, summary
+from repolens.cli import database, progress, service, summary
 from repolens.errors import RepolensError
 from repolens.reports import formats
 from repolens.settings import Settings
@@ -26,6 +26,10 @@ app = typer.Typer(
 )
 
 app.add_typer(database.app, name="db")
+app.add_typer(service.project_app, name="project")
+app.command("serve")(service.serve)
+app.command("runs")(service.runs_command)
+app.command("refresh")(service.refresh)
 
 FAIL_ON = [s.value for s in Severity] + ["none"]
 
@@ -117,5 +121,8 @@ def _names(value: str | None) -> list[str] | None:
 def main() -> None:
     try:
         app()
+    except RepolensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -1,0 +1,44 @@
+"""Request dependencies: a database session, and the one access check."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from repolens.jobs.embedded import Embedded
+from repolens.settings import Settings
+
+
+def settings(request: Request) -> Settings:
+    value: Settings = request.app.state.settings
+    return value
+
+
+def session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed when the handler returns."""
+    with request.app.state.sessions.begin() as opened:
+        yield opened
+
+
+def jobs(request: Request) -> Embedded:
+    value: Embedded = request.app.state.jobs
+    return value
+
+
+def authorised(request: Request) -> None:
+    """Until users and roles exist: the REPOLENS_API_TOKEN as a bearer token, when set."""
+    expected = request.app.state.settings.api_token
+    if not expected:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "A valid bearer token is required.",
+                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+
+DbSession = Annotated[Session, Depends(session)]
+Jobs = Annotated[Embedded, Depends(jobs)]

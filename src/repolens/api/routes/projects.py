@@ -1,0 +1,115 @@
+"""Projects, their refresh trigger, plan, skills and score history."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
+from repolens.api import schemas
+from repolens.api.deps import DbSession, Jobs
+from repolens.storage import models, projects, runs
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.ProjectOut)
+def create(body: schemas.ProjectIn, session: DbSession) -> models.Project:
+    return projects.create(session, **body.model_dump())
+
+
+@router.get("", response_model=list[schemas.ProjectOut])
+def list_all(session: DbSession) -> list[models.Project]:
+    return projects.all(session)
+
+
+@router.get("/{project_id}", response_model=schemas.ProjectOut)
+def get(project_id: int, session: DbSession) -> models.Project:
+    return projects.get(session, project_id)
+
+
+@router.patch("/{project_id}", response_model=schemas.ProjectOut)
+def update(project_id: int, body: schemas.ProjectPatch, session: DbSession) -> models.Project:
+    return projects.update(session, project_id, **body.model_dump(exclude_unset=True))
+
+
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(project_id: int, session: DbSession) -> None:
+    projects.delete(session, project_id)
+
+
+@router.post("/{project_id}/refresh", status_code=status.HTTP_202_ACCEPTED,
+             response_model=schemas.RunOut)  # fmt: skip
+def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, jobs: Jobs) -> models.Run:
+    """A manual scan: queued at high priority, answered at once."""
+    project = projects.get(session, project_id)
+    run = runs.create(session, project, trigger="manual", ref=body.ref, priority="high")
+    session.add(models.RefreshRequest(project_id=project.id, run_id=run.id, reason=body.reason))
+    session.commit()
+    jobs.notify()
+    return run
+
+
+@router.get("/{project_id}/plan", response_model=schemas.PlanOut)
+def plan(project_id: int, session: DbSession) -> schemas.PlanOut:
+    projects.get(session, project_id)
+    snapshot = session.scalar(
+        select(models.PlanSnapshot)
+        .where(models.PlanSnapshot.project_id == project_id)
+        .order_by(models.PlanSnapshot.run_id.desc())
+        .limit(1)
+    )
+    if snapshot is None:
+        return schemas.PlanOut(run_id=None, total=0, todo=0, in_progress=0, done=0, blocked=0,
+                               percent=0.0, health="unknown", tasks=[])  # fmt: skip
+    tasks = session.scalars(
+        select(models.PlanTask)
+        .where(
+            models.PlanTask.project_id == project_id, models.PlanTask.last_run_id == snapshot.run_id
+        )
+        .order_by(models.PlanTask.file, models.PlanTask.line)
+    )
+    return schemas.PlanOut(
+        run_id=snapshot.run_id, total=snapshot.total, todo=snapshot.todo,
+        in_progress=snapshot.in_progress, done=snapshot.done, blocked=snapshot.blocked,
+        percent=snapshot.percent, health=snapshot.health,
+        tasks=[schemas.PlanTaskOut.model_validate(t) for t in tasks],
+    )  # fmt: skip
+
+
+@router.get("/{project_id}/skills", response_model=list[schemas.SkillOut])
+def skills(project_id: int, session: DbSession) -> list[models.Skill]:
+    latest = _latest_completed(session, project_id)
+    if latest is None:
+        return []
+    query = select(models.Skill).where(models.Skill.run_id == latest.id)
+    return list(session.scalars(query.order_by(models.Skill.confidence.desc())))
+
+
+@router.get("/{project_id}/score-history", response_model=list[schemas.ScorePoint])
+def score_history(project_id: int, session: DbSession) -> list[schemas.ScorePoint]:
+    projects.get(session, project_id)
+    completed = session.scalars(
+        select(models.Run)
+        .where(models.Run.project_id == project_id, models.Run.status == "completed")
+        .order_by(models.Run.id)
+    )
+    return [
+        schemas.ScorePoint(
+            run_id=run.id,
+            finished_at=run.finished_at,
+            score=run.summary.get("score", 0),
+            grade=run.summary.get("grade", ""),
+            findings=run.summary.get("findings", 0),
+        )
+        for run in completed
+    ]
+
+
+def _latest_completed(session: DbSession, project_id: int) -> models.Run | None:
+    projects.get(session, project_id)
+    return session.scalar(
+        select(models.Run)
+        .where(models.Run.project_id == project_id, models.Run.status == "completed")
+        .order_by(models.Run.id.desc())
+        .limit(1)
+    )

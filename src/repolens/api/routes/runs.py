@@ -1,0 +1,134 @@
+"""Runs, their steps, log, findings and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, PlainTextResponse
+from sqlalchemy import select
+
+from repolens.api import schemas
+from repolens.api.deps import DbSession
+from repolens.errors import NotFoundError
+from repolens.storage import models, runs
+
+router = APIRouter(tags=["runs"])
+
+MEDIA = {
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+    "sarif": "application/sarif+json",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+@router.get("/runs", response_model=schemas.Page[schemas.RunOut])
+def list_runs(
+    session: DbSession,
+    project_id: int | None = None,
+    status: str | None = None,
+    trigger: str | None = None,
+    cursor: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> schemas.Page[schemas.RunOut]:
+    query = select(models.Run).order_by(models.Run.id.desc()).limit(limit + 1)
+    filters = [
+        (models.Run.project_id, project_id),
+        (models.Run.status, status),
+        (models.Run.trigger, trigger),
+    ]
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    if cursor is not None:
+        query = query.where(models.Run.id < cursor)
+    found = list(session.scalars(query))
+    more = len(found) > limit
+    items = [schemas.RunOut.model_validate(run) for run in found[:limit]]
+    return schemas.Page(items=items, next_cursor=str(items[-1].id) if more else None)
+
+
+@router.get("/runs/{run_id}", response_model=schemas.RunOut)
+def get_run(run_id: int, session: DbSession) -> models.Run:
+    return runs.get(session, run_id)
+
+
+@router.get("/runs/{run_id}/steps", response_model=list[schemas.StepOut])
+def steps(run_id: int, session: DbSession) -> list[models.Step]:
+    return runs.get(session, run_id).steps
+
+
+@router.get("/runs/{run_id}/log", response_class=PlainTextResponse)
+def log(run_id: int, session: DbSession) -> str:
+    run = runs.get(session, run_id)
+    lines = [f"run {run.id}: {run.status} ({run.trigger}, {run.ref or '-'})"]
+    for step in run.steps:
+        lines.append(f"{step.name}: {step.status} in {step.seconds:.2f}s, {step.findings} findings")
+        lines += [f"  warning: {warning}" for warning in step.warnings]
+        if step.error:
+            lines.append(f"  error: {step.error}")
+    if run.error:
+        lines.append(f"error: {run.error}")
+    return "\n".join(lines) + "\n"
+
+
+@router.get("/runs/{run_id}/findings", response_model=schemas.Page[schemas.FindingOut])
+def findings(
+    run_id: int,
+    session: DbSession,
+    severity: str | None = None,
+    category: str | None = None,
+    analyzer: str | None = None,
+    state: str | None = None,
+    path: Annotated[str | None, Query(description="a path prefix")] = None,
+    cursor: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> schemas.Page[schemas.FindingOut]:
+    runs.get(session, run_id)
+    query = (
+        select(models.Finding)
+        .where(models.Finding.run_id == run_id)
+        .order_by(models.Finding.id)
+        .limit(limit + 1)
+    )
+    filters = [
+        (models.Finding.severity, severity),
+        (models.Finding.category, category),
+        (models.Finding.analyzer, analyzer),
+        (models.Finding.state, state),
+    ]
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    if path:
+        query = query.where(models.Finding.path.startswith(path, autoescape=True))
+    if cursor is not None:
+        query = query.where(models.Finding.id > cursor)
+    found = list(session.scalars(query))
+    items = [schemas.FindingOut.model_validate(f) for f in found[:limit]]
+    more = len(found) > limit
+    return schemas.Page(items=items, next_cursor=str(items[-1].id) if more else None)
+
+
+@router.patch("/findings/{finding_id}", response_model=schemas.FindingOut)
+def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> models.Finding:
+    finding = session.get(models.Finding, finding_id)
+    if finding is None:
+        raise NotFoundError(f"finding {finding_id} not found")
+    finding.triage = body.triage
+    return finding
+
+
+@router.get("/runs/{run_id}/reports/{format}")
+def report(run_id: int, format: str, session: DbSession) -> FileResponse:
+    runs.get(session, run_id)
+    row = session.scalar(
+        select(models.Report).where(models.Report.run_id == run_id, models.Report.format == format)
+    )
+    if row is None or not Path(row.path).exists():
+        raise NotFoundError(f"run {run_id} has no {format} report")
+    return FileResponse(row.path, media_type=MEDIA.get(format, "application/octet-stream"),
+                        filename=f"repolens-run-{run_id}.{format}")  # fmt: skip

@@ -1,0 +1,39 @@
+"""`create_app(settings)`: the FastAPI application, built from one Settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from repolens import __version__
+from repolens.api import deps, errors
+from repolens.api.routes import jobs, projects, runs
+from repolens.jobs.embedded import Embedded
+from repolens.settings import Settings
+from repolens.storage import db
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.engine(settings)
+        app.state.settings = settings
+        app.state.sessions = db.sessions(engine)
+        app.state.jobs = Embedded(settings, app.state.sessions)
+        app.state.jobs.start()
+        try:
+            yield
+        finally:
+            app.state.jobs.stop()
+            engine.dispose()
+
+    app = FastAPI(title="repolens", version=__version__, lifespan=lifespan)
+    errors.install(app)
+    guarded = [Depends(deps.authorised)]
+    for router in (projects.router, runs.router, jobs.router):
+        app.include_router(router, prefix="/api/v1", dependencies=guarded)
+    return app

@@ -1,0 +1,106 @@
+"""`repolens serve`, `project`, `runs` and `refresh`: the service from the command line.
+
+These talk to the database directly (REPOLENS_DATABASE_URL, default the SQLite
+file); a refresh writes its run and outbox message, and the server's
+dispatcher picks it up."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from repolens.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+project_app = typer.Typer(help="Add and list projects.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Run the API and the embedded job runner (migrating the database first)."""
+    import uvicorn
+
+    from repolens.app import create_app
+    from repolens.storage import migrate
+
+    settings = Settings()
+    migrate.upgrade(settings)
+    uvicorn.run(create_app(settings), host=host or settings.api_host,
+                port=port or settings.api_port, log_level="info")  # fmt: skip
+
+
+@project_app.command("add")
+def project_add(
+    name: str,
+    repository_url: str,
+    branch: Annotated[str, typer.Option(help="Default branch.")] = "main",
+    plan_path: Annotated[str | None, typer.Option(help="Path of the plan file.")] = None,
+) -> None:
+    """Register a repository to analyse."""
+    from repolens.storage import projects
+
+    with _sessions().begin() as session:
+        project = projects.create(session, name=name, repository_url=repository_url,
+                                  default_branch=branch, plan_path=plan_path)  # fmt: skip
+        print(f"project {project.id} {project.name}")
+
+
+@project_app.command("list")
+def project_list() -> None:
+    """List the projects."""
+    from repolens.storage import projects
+
+    table = Table("id", "name", "repository", "branch")
+    with _sessions()() as session:
+        for project in projects.all(session):
+            table.add_row(str(project.id), project.name, project.repository_url,
+                          project.default_branch)  # fmt: skip
+    Console().print(table)
+
+
+def runs_command(
+    project: Annotated[str | None, typer.Argument(help="Project name (default: all).")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+) -> None:
+    """List recent runs."""
+    from sqlalchemy import select
+
+    from repolens.storage import models, projects
+
+    table = Table("id", "project", "trigger", "status", "progress", "score", "queued")
+    with _sessions()() as session:
+        query = select(models.Run).order_by(models.Run.id.desc()).limit(limit)
+        if project is not None:
+            query = query.where(models.Run.project_id == projects.by_name(session, project).id)
+        for run in session.scalars(query):
+            table.add_row(str(run.id), run.project.name, run.trigger, run.status,
+                          f"{run.progress}%", str(run.summary.get("score", "")),
+                          run.queued_at.strftime("%Y-%m-%d %H:%M:%S"))  # fmt: skip
+    Console().print(table)
+
+
+def refresh(project: Annotated[str, typer.Argument(help="Project name.")]) -> None:
+    """Queue a scan of a project at high priority."""
+    from repolens.storage import models, projects, runs
+
+    with _sessions().begin() as session:
+        found = projects.by_name(session, project)
+        run = runs.create(session, found, trigger="manual", priority="high")
+        session.add(models.RefreshRequest(project_id=found.id, run_id=run.id,
+                                          requested_by="cli"))  # fmt: skip
+        print(f"run {run.id} queued")
+
+
+def _sessions() -> sessionmaker[Session]:
+    from repolens.storage import db, migrate
+
+    settings = Settings()
+    migrate.upgrade(settings)
+    return db.sessions(db.engine(settings))

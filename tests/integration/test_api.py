@@ -1,0 +1,182 @@
+"""The REST API with the embedded job runtime, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from repolens.app import create_app
+from repolens.settings import Settings
+from repolens.storage import migrate
+from tests.conftest import Repo
+from tests.integration.databases import database_url
+
+API = "/api/v1"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    with database_url(request.param, tmp_path) as url:
+        settings = Settings(database_url=url, cache_dir=tmp_path / "cache",
+                            data_dir=tmp_path / "data", job_workers=1)  # fmt: skip
+        migrate.upgrade(settings)
+        yield settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def wait_until_done(client: TestClient, run_id: int, seconds: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        run: dict[str, Any] = client.get(f"{API}/jobs/{run_id}").json()
+        if run["status"] in ("completed", "failed", "cancelled"):
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+
+
+def test_projects_can_be_created_read_changed_and_deleted(client: TestClient) -> None:
+    created = client.post(f"{API}/projects", json={"name": "web", "repository_url": "/src/web"})
+    assert created.status_code == 201
+    project = created.json()
+    assert (project["name"], project["default_branch"]) == ("web", "main")
+
+    assert [p["name"] for p in client.get(f"{API}/projects").json()] == ["web"]
+    changed = client.patch(f"{API}/projects/{project['id']}", json={"default_branch": "trunk"})
+    assert changed.json()["default_branch"] == "trunk"
+    assert client.delete(f"{API}/projects/{project['id']}").status_code == 204
+    gone = client.get(f"{API}/projects/{project['id']}")
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"
+    assert gone.json()["detail"] == f"project {project['id']} not found"
+
+
+def test_an_invalid_body_is_a_422_naming_the_fields(client: TestClient) -> None:
+    response = client.post(f"{API}/projects", json={"name": "", "repository_url": 5})
+    assert response.status_code == 422
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert {"body.name", "body.repository_url"} <= fields
+
+
+@pytest.mark.parametrize("path", ["/projects/999", "/runs/999", "/jobs/999", "/runs/999/steps",
+                                  "/runs/999/findings", "/projects/999/plan"])  # fmt: skip
+def test_unknown_ids_are_404(client: TestClient, path: str) -> None:
+    response = client.get(API + path)
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
+
+
+def test_a_refresh_runs_in_the_background_and_its_results_are_served(
+    client: TestClient, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit({
+        "app.py": "import os\nimport subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n",
+        "requirements.txt": "flask\n",
+        "docs/plan.md": "## Phase 1\n- [x] parse plans\n- [ ] serve them\n",
+    })  # fmt: skip
+    project = client.post(f"{API}/projects",
+                          json={"name": "app", "repository_url": str(repo.path)}).json()  # fmt: skip
+
+    accepted = client.post(f"{API}/projects/{project['id']}/refresh", json={"reason": "test"})
+    assert accepted.status_code == 202
+    assert (accepted.json()["priority"], accepted.json()["trigger"]) == ("high", "manual")
+    run = wait_until_done(client, accepted.json()["id"])
+    assert run["status"] == "completed", run
+    run_id = run["id"]
+
+    findings = client.get(f"{API}/runs/{run_id}/findings", params={"analyzer": "bandit"}).json()
+    rules = {f["rule_id"] for f in findings["items"]}
+    assert "B602" in rules and all(f["state"] == "new" for f in findings["items"])
+    high = client.get(f"{API}/runs/{run_id}/findings", params={"severity": "high"}).json()
+    assert high["items"] and all(f["severity"] == "high" for f in high["items"])
+    first = findings["items"][0]
+    triaged = client.patch(f"{API}/findings/{first['id']}", json={"triage": "ignored"})
+    assert triaged.json()["triage"] == "ignored"
+    assert client.patch(f"{API}/findings/{first['id']}", json={"triage": "meh"}).status_code == 422
+
+    steps = {s["name"]: s["status"] for s in client.get(f"{API}/runs/{run_id}/steps").json()}
+    assert steps["bandit"] == "completed" and steps["plan"] == "completed"
+    assert "bandit: completed" in client.get(f"{API}/runs/{run_id}/log").text
+    sarif = client.get(f"{API}/runs/{run_id}/reports/sarif")
+    assert sarif.status_code == 200 and sarif.json()["version"] == "2.1.0"
+    assert client.get(f"{API}/runs/{run_id}/reports/pdf").status_code == 404
+
+    plan = client.get(f"{API}/projects/{project['id']}/plan").json()
+    assert (plan["done"], plan["total"], plan["tasks"][0]["title"]) == (1, 2, "parse plans")
+    skills = {s["name"] for s in client.get(f"{API}/projects/{project['id']}/skills").json()}
+    assert {"Flask", "Python"} <= skills
+    history = client.get(f"{API}/projects/{project['id']}/score-history").json()
+    assert [point["run_id"] for point in history] == [run_id]
+    listed = client.get(f"{API}/runs", params={"project_id": project["id"]}).json()
+    assert [r["id"] for r in listed["items"]] == [run_id] and listed["next_cursor"] is None
+    status = client.get(f"{API}/jobs/queue-status").json()
+    assert status["runs_by_status"] == {"completed": 1} and status["backend"] == "local"
+
+
+def test_runs_are_paged_with_a_cursor(client: TestClient, tmp_path: Path) -> None:
+    project = client.post(f"{API}/projects",
+                          json={"name": "p", "repository_url": str(tmp_path)}).json()  # fmt: skip
+    ids = [client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()["id"]
+           for _ in range(5)]  # fmt: skip
+    for run_id in ids:
+        wait_until_done(client, run_id)
+
+    first = client.get(f"{API}/runs", params={"limit": 2}).json()
+    second = client.get(f"{API}/runs", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    third = client.get(f"{API}/runs", params={"limit": 2, "cursor": second["next_cursor"]}).json()
+    seen = [r["id"] for page in (first, second, third) for r in page["items"]]
+    assert seen == sorted(ids, reverse=True) and third["next_cursor"] is None
+
+
+def test_a_run_that_cannot_clone_fails_and_can_be_retried(
+    client: TestClient, tmp_path: Path
+) -> None:
+    url = (tmp_path / "missing.git").as_uri()
+    project = client.post(f"{API}/projects", json={"name": "x", "repository_url": url}).json()
+    run_id = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()["id"]
+    failed = wait_until_done(client, run_id)
+    assert failed["status"] == "failed" and "could not fetch" in failed["error"]
+    assert failed["attempts"] == 1
+
+    assert client.post(f"{API}/jobs/{run_id}/retry").status_code == 202
+    again = wait_until_done(client, run_id)
+    assert (again["status"], again["attempts"]) == ("failed", 2)
+    assert client.delete(f"{API}/jobs/{run_id}").status_code == 409
+
+
+def test_health_answers_and_a_token_guards_the_api(settings: Settings) -> None:
+    guarded = settings.model_copy(update={"api_token": "s3cret"})
+    with TestClient(create_app(guarded)) as client:
+        assert client.get(f"{API}/health").status_code == 401
+        assert (
+            client.get(f"{API}/health", headers={"Authorization": "Bearer nope"}).status_code == 401
+        )
+        ok = client.get(f"{API}/health", headers={"Authorization": "Bearer s3cret"})
+        assert ok.json() == {"status": "ok", "database": "ok"}
+        queue = client.get(f"{API}/health/queue", headers={"Authorization": "Bearer s3cret"})
+        assert queue.json()["backend"] == "local"
+
+
+def test_the_command_line_adds_a_project_queues_a_refresh_and_lists_runs(
+    repolens: Callable[..., Any], tmp_path: Path
+) -> None:
+    env = {"REPOLENS_DATA_DIR": str(tmp_path / "data")}
+    added = repolens("project", "add", "site", str(tmp_path), "--branch", "trunk", **env)
+    assert added.code == 0 and added.stdout.startswith("project 1 site")
+    assert "trunk" in repolens("project", "list", **env).stdout
+    queued = repolens("refresh", "site", **env)
+    assert queued.stdout.strip() == "run 1 queued"
+    listed = repolens("runs", "site", **env).stdout
+    assert "manual" in listed and "queued" in listed
+    missing = repolens("refresh", "nope", **env)
+    assert (missing.code, missing.stderr) == (2, "error: project 'nope' not found\n")
