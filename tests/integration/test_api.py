@@ -79,13 +79,11 @@ def test_a_refresh_runs_in_the_background_and_its_results_are_served(
     client: TestClient, make_repo: Callable[..., Repo]
 ) -> None:
     repo = make_repo()
-    repo.commit({
-        "app.py": "import os\nimport subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n",
-        "requirements.txt": "flask\n",
-        "docs/plan.md": "## Phase 1\n- [x] parse plans\n- [ ] serve them\n",
-    })  # fmt: skip
-    project = client.post(f"{API}/projects",
-                          json={"name": "app", "repository_url": str(repo.path)}).json()  # fmt: skip
+    code = "import os\nimport subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+    plan = "## Phase 1\n- [x] parse plans\n- [ ] serve them\n"
+    repo.commit({"app.py": code, "requirements.txt": "flask\n", "docs/plan.md": plan})
+    body = {"name": "app", "repository_url": str(repo.path)}
+    project = client.post(f"{API}/projects", json=body).json()
 
     accepted = client.post(f"{API}/projects/{project['id']}/refresh", json={"reason": "test"})
     assert accepted.status_code == 202
