@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_token: str | None = None  # when set, every API request needs it as a bearer token
     job_workers: int = 2
+    broker_url: str | None = None  # redis://… or amqp://…; unset: the embedded queue
+    job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
+    job_time_limit_seconds: int = 2100  # the worker process is killed
+    heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
 
     @property
     def database(self) -> str:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -178,10 +178,13 @@ def test_an_outbox_message_waits_while_the_queue_is_down(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     class Down:
-        def enqueue(self, run_id: int, priority: str) -> None:
+        backend = "down"
+        running: ClassVar[set[int]] = set()
+
+        def enqueue(self, run_id: int, priority: str) -> str:
             raise ConnectionError("broker unreachable")
 
-        def cancel(self, run_id: int) -> bool:
+        def cancel(self, run_id: int, job_id: str | None) -> bool:
             return False
 
         def depth(self) -> dict[str, int]:

@@ -30,6 +30,8 @@ app.add_typer(service.project_app, name="project")
 app.command("serve")(service.serve)
 app.command("runs")(service.runs_command)
 app.command("refresh")(service.refresh)
+app.command("worker")(service.worker)
+app.command("beat")(service.beat)
 
 FAIL_ON = [s.value for s in Severity] + ["none"]
 

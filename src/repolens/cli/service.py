@@ -6,7 +6,7 @@ dispatcher picks it up."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -104,3 +104,33 @@ def _sessions() -> sessionmaker[Session]:
     settings = Settings()
     migrate.upgrade(settings)
     return db.sessions(db.engine(settings))
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Scans at once in this worker.")] = 1,
+    queues: Annotated[str, typer.Option(help="Queues to consume, first first.")] = (
+        "high,default,low"
+    ),
+) -> None:
+    """Run a Celery worker (needs REPOLENS_BROKER_URL and REPOLENS_DATABASE_URL)."""
+    app = _celery()
+    app.worker_main(["worker", "--queues", queues, "--concurrency", str(concurrency),
+                     "--loglevel", "INFO", "--without-gossip", "--without-mingle"])  # fmt: skip
+
+
+def beat() -> None:
+    """Run Celery beat: the reaper and outbox passes on their schedule."""
+    settings = Settings()
+    schedule = settings.data_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    _celery().start(["beat", "--loglevel", "INFO", "--schedule", str(schedule)])
+
+
+def _celery() -> Any:
+    from repolens.errors import InputError
+    from repolens.jobs.backends import celery
+
+    settings = Settings()
+    if not settings.broker_url:
+        raise InputError("set REPOLENS_BROKER_URL (redis://… or amqp://…) to run workers")
+    return celery.create(settings)

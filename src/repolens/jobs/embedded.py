@@ -1,41 +1,58 @@
-"""The embedded job runtime of `repolens serve`: the local queue, the outbox
-dispatcher thread, and recovery of what a previous process left behind."""
+"""The job runtime inside the API process: the outbox dispatcher thread, and,
+in the embedded deployment, the local queue's workers and the recovery of what
+a previous process left behind."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs import outbox, pipeline, recovery
 from repolens.jobs.backends.local import LocalQueue
+from repolens.jobs.queue import JobQueue
 from repolens.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Embedded:
-    backend = "local"
-
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.queue = LocalQueue(self._execute, settings.job_workers)
+        self.queue: JobQueue = self._queue()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch, name="repolens-outbox",
                                             daemon=True)  # fmt: skip
 
+    @property
+    def backend(self) -> str:
+        return self.queue.backend
+
+    def _queue(self) -> JobQueue:
+        if self.settings.broker_url:
+            from repolens.jobs.backends import celery
+
+            return celery.CeleryQueue(celery.create(self.settings))
+        return LocalQueue(self._execute, self.settings.job_workers)
+
     def start(self) -> None:
-        recovery.requeue_orphans(self.sessions, stale_after=None)
-        self.queue.start()
-        for run_id, priority in recovery.waiting(self.sessions):
-            self.queue.enqueue(run_id, priority)
+        if isinstance(self.queue, LocalQueue):
+            # This process was the only worker: whatever it left running is orphaned.
+            recovery.requeue_orphans(self.sessions, stale_after=None)
+            self.queue.start()
+            for run_id, priority in recovery.waiting(self.sessions):
+                self.queue.enqueue(run_id, priority)
         self._dispatcher.start()
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
         self._dispatcher.join(10)
-        self.queue.stop()
+        if isinstance(self.queue, LocalQueue):
+            self.queue.stop()
 
     def notify(self) -> None:
         """A trigger was committed: dispatch now rather than at the next tick."""
@@ -46,6 +63,9 @@ class Embedded:
 
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
-            outbox.dispatch(self.sessions, self.queue)
+            try:
+                outbox.dispatch(self.sessions, self.queue)
+            except Exception:  # the database is away: say so, and try at the next tick
+                log.exception("outbox dispatch failed")
             self._wake.wait(0.5)
             self._wake.clear()

@@ -4,11 +4,11 @@ queue is down the message stays pending and goes out on a later pass."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs.queue import JobQueue
-from repolens.storage.models import OutboxMessage, now
+from repolens.storage.models import OutboxMessage, Run, now
 
 
 def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100) -> int:
@@ -23,12 +23,14 @@ def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100)
             .with_for_update(skip_locked=True)
         ).all()
         for message in pending:
+            run_id = int(message.payload["run_id"])
             try:
-                queue.enqueue(int(message.payload["run_id"]), str(message.payload["priority"]))
+                job_id = queue.enqueue(run_id, str(message.payload["priority"]))
             except Exception as exc:  # the broker is away: keep it for the next pass
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 break
+            session.execute(update(Run).where(Run.id == run_id).values(job_id=job_id))
             message.dispatched_at = now()
             message.attempts += 1
             sent += 1

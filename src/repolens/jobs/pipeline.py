@@ -93,9 +93,11 @@ def execute(
 
 
 def _start(run_id: int, sessions: sessionmaker[Session], worker: str) -> scan.ScanRequest | None:
+    """Claim the run: only a queued run starts, so a message delivered twice
+    (a redelivery after a crash, a retry racing the reaper) runs it once."""
     with sessions.begin() as session:
-        run = runs.get(session, run_id)
-        if run.status in runs.TERMINAL:
+        run = runs.claim(session, run_id)
+        if run is None:
             return None
         if run.cancel_requested:
             run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"

@@ -12,11 +12,14 @@ PRIORITY_RANK = {"high": 0, "default": 1, "low": 2}
 
 
 class JobQueue(Protocol):
-    def enqueue(self, run_id: int, priority: str) -> None:
-        """Hand the run to a worker, high priority first."""
+    backend: str
+    running: set[int]
 
-    def cancel(self, run_id: int) -> bool:
-        """Take a queued run back; False when it is not waiting here."""
+    def enqueue(self, run_id: int, priority: str) -> str:
+        """Hand the run to a worker, high priority first; returns the job id."""
+
+    def cancel(self, run_id: int, job_id: str | None) -> bool:
+        """Take a queued run back; False when it is not waiting there."""
 
     def depth(self) -> dict[str, int]:
         """Waiting runs per priority."""

@@ -78,6 +78,7 @@ class Run(Base):
     current_step: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(255))
+    job_id: Mapped[str | None] = mapped_column(String(255))  # the queue's id, for revoking
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     heartbeat_at: Mapped[datetime | None]
     queued_at: Mapped[datetime] = mapped_column(default=now)

@@ -3,7 +3,7 @@ transaction, so an accepted trigger is never lost while the broker is down."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError
@@ -30,6 +30,21 @@ def create(
     session.add(OutboxMessage(topic="run.queued", payload={"run_id": run.id, "priority": priority}))
     session.flush()
     return run
+
+
+def claim(session: Session, run_id: int) -> Run | None:
+    """Move a queued run to running and return it; None when it is not queued
+    (already taken, finished or cancelled). One conditional UPDATE, so two
+    workers handed the same run cannot both win, on any backend."""
+    get(session, run_id)
+    claimed = session.execute(
+        update(Run).where(Run.id == run_id, Run.status == "queued").values(status="running")
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    return session.scalar(
+        select(Run).where(Run.id == run_id).execution_options(populate_existing=True)
+    )
 
 
 def get(session: Session, run_id: int) -> Run:

@@ -20,7 +20,7 @@ def queue_status(session: DbSession, jobs: Jobs) -> schemas.QueueStatus:
         backend=jobs.backend,
         depth=jobs.queue.depth(),
         running=len(jobs.queue.running),
-        workers=jobs.settings.job_workers,
+        workers=jobs.settings.job_workers if jobs.backend == "local" else 0,
         runs_by_status={name: count for name, count in counts},
     )
 
@@ -54,7 +54,7 @@ def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
         raise HTTPException(409, f"run {run_id} is already {run.status}")
     run.cancel_requested = True
     if run.status == "queued":
-        jobs.queue.cancel(run.id)
+        jobs.queue.cancel(run.id, run.job_id)
         run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
     return run
 

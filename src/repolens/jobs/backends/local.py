@@ -14,6 +14,8 @@ from repolens.jobs.queue import PRIORITY_RANK
 
 
 class LocalQueue:
+    backend = "local"
+
     def __init__(self, execute: Callable[[int], object], workers: int = 2) -> None:
         self._execute = execute
         self._heap: list[tuple[int, int, int]] = []
@@ -37,14 +39,15 @@ class LocalQueue:
         for thread in self._threads:
             thread.join(timeout)
 
-    def enqueue(self, run_id: int, priority: str) -> None:
+    def enqueue(self, run_id: int, priority: str) -> str:
         with self._ready:
-            if any(entry[2] == run_id for entry in self._heap) or run_id in self.running:
-                return
-            heapq.heappush(self._heap, (PRIORITY_RANK[priority], next(self._order), run_id))
-            self._ready.notify()
+            waiting = any(entry[2] == run_id for entry in self._heap)
+            if not waiting and run_id not in self.running:
+                heapq.heappush(self._heap, (PRIORITY_RANK[priority], next(self._order), run_id))
+                self._ready.notify()
+        return f"local-{run_id}"
 
-    def cancel(self, run_id: int) -> bool:
+    def cancel(self, run_id: int, job_id: str | None = None) -> bool:
         with self._ready:
             kept = [entry for entry in self._heap if entry[2] != run_id]
             if len(kept) == len(self._heap):

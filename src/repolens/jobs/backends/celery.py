@@ -1,0 +1,99 @@
+"""Celery behind the JobQueue boundary: the distributed deployment.
+
+Queues `high`, `default` and `low`, consumed in that order; payloads are run
+ids; late acknowledgement so a message outlives a worker that dies holding it;
+soft and hard time limits; transient database errors retried with exponential
+backoff and jitter. A redelivered or duplicated message is harmless: the run
+is claimed by a conditional update, so it runs once. Beat runs the reaper
+(runs whose heartbeat stopped go back to the queue) and an outbox pass."""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from kombu.entity import Queue
+from sqlalchemy.exc import OperationalError
+
+from repolens.jobs import outbox, pipeline, recovery
+from repolens.jobs.queue import PRIORITY_RANK
+from repolens.settings import Settings
+from repolens.storage import db
+
+SCAN_TASK = "repolens.scan"
+
+
+class CeleryQueue:
+    backend = "celery"
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+        self.running: set[int] = set()  # runs executing in this process: none, here
+
+    def enqueue(self, run_id: int, priority: str) -> str:
+        result = self.app.send_task(SCAN_TASK, args=[run_id], queue=priority)
+        return str(result.id)
+
+    def cancel(self, run_id: int, job_id: str | None) -> bool:
+        if job_id is None:
+            return False
+        self.app.control.revoke(job_id)
+        return True
+
+    def depth(self) -> dict[str, int]:
+        with self.app.connection_for_read() as connection:
+            channel = connection.default_channel
+            return {
+                name: int(channel.queue_declare(queue=name, passive=True).message_count)
+                for name in PRIORITY_RANK
+            }
+
+
+def create(settings: Settings) -> Celery:
+    """The Celery application, built from Settings (nothing at import time)."""
+    app = Celery("repolens", broker=settings.broker_url, set_as_current=False)
+    visibility = settings.job_time_limit_seconds + 300
+    app.conf.update(
+        task_queues=[Queue(name) for name in PRIORITY_RANK],
+        task_default_queue="default",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.job_soft_time_limit_seconds,
+        task_time_limit=settings.job_time_limit_seconds,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "queue_order_strategy": "priority",
+            "visibility_timeout": visibility,
+        },
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        beat_schedule={
+            "reap-orphans": {"task": "repolens.reap", "schedule": 15.0},
+            "dispatch-outbox": {"task": "repolens.dispatch", "schedule": 5.0},
+        },
+    )
+    sessions = functools.cache(lambda: db.sessions(db.engine(settings)))
+
+    @app.task(name=SCAN_TASK, bind=True, autoretry_for=(OperationalError,), retry_backoff=2,
+              retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
+    def scan(task: Any, run_id: int) -> str:
+        return pipeline.execute(run_id, settings, sessions(), worker=task.request.hostname or "?")
+
+    @app.task(name="repolens.reap")
+    def reap() -> list[int]:
+        stale = timedelta(seconds=settings.heartbeat_stale_seconds)
+        requeued = recovery.requeue_orphans(sessions(), stale)
+        outbox.dispatch(sessions(), CeleryQueue(app))
+        return requeued
+
+    @app.task(name="repolens.dispatch")
+    def dispatch() -> int:
+        return outbox.dispatch(sessions(), CeleryQueue(app))
+
+    return app
