@@ -6,6 +6,7 @@ dispatcher picks it up."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -111,11 +112,14 @@ def worker(
     queues: Annotated[str, typer.Option(help="Queues to consume, first first.")] = (
         "high,default,low"
     ),
+    name: Annotated[str | None, typer.Option(help="Node name (default repolens-PID@host).")] = None,
 ) -> None:
     """Run a Celery worker (needs REPOLENS_BROKER_URL and REPOLENS_DATABASE_URL)."""
     app = _celery()
+    node = name or f"repolens-{os.getpid()}@%h"
     app.worker_main(["worker", "--queues", queues, "--concurrency", str(concurrency),
-                     "--loglevel", "INFO", "--without-gossip", "--without-mingle"])  # fmt: skip
+                     "--hostname", node, "--loglevel", "INFO", "--without-gossip",
+                     "--without-mingle"])  # fmt: skip
 
 
 def beat() -> None:

@@ -67,6 +67,14 @@ def create(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        # A publish that cannot reach the broker fails fast: the outbox keeps the message.
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
+        broker_connection_timeout=2,
         broker_transport_options={
             "queue_order_strategy": "priority",
             "visibility_timeout": visibility,

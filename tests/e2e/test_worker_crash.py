@@ -1,0 +1,146 @@
+"""Distributed runs survive a worker killed mid-scan: real worker processes,
+real Redis broker, real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.jobs import outbox, recovery
+from repolens.jobs.backends import celery
+from repolens.settings import Settings
+from repolens.storage import db, migrate, models, projects, runs
+from tests.conftest import Repo
+from tests.integration.databases import database_url
+
+RUNS = 20
+
+
+@pytest.fixture
+def broker_url() -> Iterator[str]:
+    index = random.randint(1, 15)
+    url = f"redis://127.0.0.1:6379/{index}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, broker_url: str) -> Iterator[Settings]:
+    with database_url("postgresql", tmp_path) as url:
+        settings = Settings(database_url=url, broker_url=broker_url, data_dir=tmp_path / "data",
+                            cache_dir=tmp_path / "cache", heartbeat_stale_seconds=3)  # fmt: skip
+        migrate.upgrade(settings)
+        yield settings
+
+
+def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
+           "REPOLENS_BROKER_URL": str(settings.broker_url),
+           "REPOLENS_DATA_DIR": str(settings.data_dir),
+           "REPOLENS_CACHE_DIR": str(settings.cache_dir / name),
+           "REPOLENS_RESULT_CACHE": "false"}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "repolens", "worker", "--concurrency", "1", "--name", f"{name}@e2e"],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, tick: Callable[[], object]) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        tick()
+        time.sleep(0.5)
+
+
+def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
+    settings: Settings, make_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = make_repo()
+    repo.commit({f"pkg/m{i}.py": f"import os\nimport subprocess\n\ndef f{i}(cmd):\n"
+                 f"    subprocess.call(cmd, shell=True)\n" for i in range(60)})  # fmt: skip
+    sessions: sessionmaker[Session] = db.sessions(db.engine(settings))
+    with sessions.begin() as session:
+        project = projects.create(session, name="p", repository_url=str(repo.path))
+        ids = [runs.create(session, project, trigger="push").id for _ in range(RUNS)]
+    queue = celery.CeleryQueue(celery.create(settings))
+
+    def beat() -> None:  # what `repolens beat` does on its schedule
+        recovery.requeue_orphans(sessions, timedelta(seconds=settings.heartbeat_stale_seconds))
+        outbox.dispatch(sessions, queue)
+
+    workers = [start_worker(settings, f"w{n}", tmp_path / f"w{n}.log") for n in range(2)]
+    try:
+        assert outbox.dispatch(sessions, queue) == RUNS
+
+        scanning = select(models.Run.id).where(
+            models.Run.status == "running",
+            models.Run.worker == "w0@e2e",
+            models.Run.current_step == "analyze",
+        )
+        victims: list[int] = []
+
+        def victim_is_scanning() -> bool:
+            with sessions() as session:
+                victims[:] = session.scalars(scanning).all()
+            return bool(victims)
+
+        wait_for(victim_is_scanning, 60, lambda: None)
+        (victim,) = victims
+        stop(workers[0], signal.SIGKILL)  # the whole process group, children included
+        workers[0] = start_worker(settings, "w2", tmp_path / "w2.log")
+
+        def all_done() -> bool:
+            with sessions() as session:
+                statuses = session.scalars(select(models.Run.status)).all()
+                return all(s in runs.TERMINAL for s in statuses)
+
+        wait_for(all_done, 240, beat)
+    finally:
+        for worker in workers:
+            stop(worker)
+
+    with sessions() as session:
+        finished = session.scalars(select(models.Run).order_by(models.Run.id)).all()
+        assert [r.status for r in finished] == ["completed"] * RUNS, [
+            (r.id, r.status, r.error) for r in finished
+        ]
+        (killed,) = [r for r in finished if r.id == victim]
+        assert killed.attempts == 2 and killed.worker != "w0@e2e"  # it ran again, elsewhere
+        for run in finished:
+            stored = session.scalar(
+                select(func.count()).select_from(models.Finding)
+                .where(models.Finding.run_id == run.id)
+            )  # fmt: skip
+            assert stored == run.summary["findings"] > 0
+            steps = session.scalar(
+                select(func.count()).select_from(models.Step).where(models.Step.run_id == run.id)
+            )
+            assert steps == 7
+    assert sorted(r.id for r in finished) == ids
