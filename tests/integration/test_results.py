@@ -117,3 +117,20 @@ def test_a_new_run_writes_its_outbox_message_in_the_same_transaction(session: Se
     session.commit()
     (message,) = session.scalars(select(models.OutboxMessage)).all()
     assert message.payload == {"run_id": run.id, "priority": "high"}
+
+
+def test_a_new_push_supersedes_queued_pushes_to_the_same_branch(session: Session) -> None:
+    project = projects.create(session, name="p", repository_url="file:///repo")
+    older = runs.create(session, project, trigger="push", ref="main")
+    other_branch = runs.create(session, project, trigger="push", ref="feature")
+    manual = runs.create(session, project, trigger="manual", ref="main")
+    newer = runs.create(session, project, trigger="push", ref="main")
+    session.expire_all()
+
+    assert runs.get(session, older.id).status == "superseded"
+    assert runs.get(session, older.id).error == f"superseded by run {newer.id}"
+    assert [runs.get(session, r.id).status for r in (other_branch, manual, newer)] == [
+        "queued",
+        "queued",
+        "queued",
+    ]

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError
-from repolens.storage.models import OutboxMessage, Project, Run
+from repolens.storage.models import OutboxMessage, Project, Run, now
 
 PRIORITIES = ("high", "default", "low")
 TERMINAL = ("completed", "failed", "cancelled", "superseded")
@@ -27,9 +27,26 @@ def create(
               priority=priority, status="queued")  # fmt: skip
     session.add(run)
     session.flush()
+    if trigger == "push":
+        _supersede(session, run)
     session.add(OutboxMessage(topic="run.queued", payload={"run_id": run.id, "priority": priority}))
     session.flush()
     return run
+
+
+def _supersede(session: Session, newer: Run) -> None:
+    """A push makes older pushes to the same branch that have not started moot."""
+    session.execute(
+        update(Run)
+        .where(
+            Run.project_id == newer.project_id,
+            Run.ref == newer.ref,
+            Run.trigger == "push",
+            Run.status == "queued",
+            Run.id < newer.id,
+        )
+        .values(status="superseded", finished_at=now(), error=f"superseded by run {newer.id}")
+    )
 
 
 def claim(session: Session, run_id: int) -> Run | None:
