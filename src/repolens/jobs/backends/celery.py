@@ -43,10 +43,12 @@ class CeleryQueue:
         return True
 
     def depth(self) -> dict[str, int]:
+        """Messages waiting per queue. Declaring (as the workers do) rather than
+        asking passively: a queue nobody has used yet exists, empty."""
         with self.app.connection_for_read() as connection:
             channel = connection.default_channel
             return {
-                name: int(channel.queue_declare(queue=name, passive=True).message_count)
+                name: int(Queue(name, channel=channel).queue_declare().message_count)
                 for name in PRIORITY_RANK
             }
 
