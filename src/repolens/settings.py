@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
     job_time_limit_seconds: int = 2100  # the worker process is killed
     heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
+    keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
 
     @property
     def database(self) -> str:

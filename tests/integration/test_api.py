@@ -178,3 +178,12 @@ def test_the_command_line_adds_a_project_queues_a_refresh_and_lists_runs(
     assert "manual" in listed and "queued" in listed
     missing = repolens("refresh", "nope", **env)
     assert (missing.code, missing.stderr) == (2, "error: project 'nope' not found\n")
+
+
+def test_a_schedule_must_be_a_cron_expression(client: TestClient) -> None:
+    body = {"name": "n", "repository_url": "/r", "schedule": "nightly"}
+    bad = client.post(f"{API}/projects", json=body)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.schedule"
+    good = client.post(f"{API}/projects", json={**body, "schedule": "0 3 * * *"})
+    assert good.status_code == 201

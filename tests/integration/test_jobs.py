@@ -200,3 +200,48 @@ def test_an_outbox_message_waits_while_the_queue_is_down(
     assert outbox.dispatch(sessions, queue) == 1
     assert queue.depth()["default"] == 1
     assert recovery.waiting(sessions) == [(run_id, "default")]
+
+
+def test_a_schedule_queues_one_low_priority_run_each_time_it_fires(
+    sessions: sessionmaker[Session],
+) -> None:
+    from datetime import UTC, datetime
+
+    from repolens.jobs import schedule
+
+    created = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        project = projects.create(session, name="nightly", repository_url="/repo",
+                                  schedule="0 3 * * *", created_at=created)  # fmt: skip
+        projects.create(session, name="manual-only", repository_url="/repo")
+
+    assert schedule.trigger_due(sessions, datetime(2026, 1, 2, 2, 59, tzinfo=UTC)) == []
+    (first,) = schedule.trigger_due(sessions, datetime(2026, 1, 2, 3, 30, tzinfo=UTC))
+    assert schedule.trigger_due(sessions, datetime(2026, 1, 2, 9, 0, tzinfo=UTC)) == []
+    (second,) = schedule.trigger_due(sessions, datetime(2026, 1, 3, 3, 1, tzinfo=UTC))
+    with sessions() as session:
+        made = [runs.get(session, run_id) for run_id in (first, second)]
+        assert {(r.project_id, r.trigger, r.priority) for r in made} == {
+            (project.id, "schedule", "low")
+        }
+
+
+def test_clean_up_deletes_old_runs_and_their_reports_but_keeps_the_latest(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from repolens.jobs import schedule
+
+    ids = [new_run(sessions, "/repo") for _ in range(3)]
+    with sessions.begin() as session:
+        project_id = runs.get(session, ids[0]).project_id
+        for run_id in ids:
+            run = runs.get(session, run_id)
+            run.project_id = project_id
+            run.status, run.finished_at = "completed", now() - timedelta(days=200)
+    for run_id in ids:
+        (tmp_path / "reports" / str(run_id)).mkdir(parents=True)
+
+    assert schedule.clean_up(sessions, tmp_path, keep_days=90) == ids[:2]
+    assert [p.name for p in (tmp_path / "reports").iterdir()] == [str(ids[2])]
+    with sessions() as session:
+        assert session.scalars(select(models.Run.id)).all() == [ids[2]]

@@ -4,11 +4,22 @@ can change without changing the contract."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Item = TypeVar("Item")
+
+
+def _cron(value: str | None) -> str | None:
+    from repolens.jobs.schedule import is_valid
+
+    if value is not None and not is_valid(value):
+        raise ValueError("not a cron expression (five fields, e.g. '0 3 * * *')")
+    return value
+
+
+Cron = Annotated[str | None, AfterValidator(_cron)]
 
 
 class ProjectIn(BaseModel):
@@ -16,7 +27,7 @@ class ProjectIn(BaseModel):
     repository_url: str = Field(min_length=1, max_length=2000)
     default_branch: str = Field(default="main", min_length=1, max_length=255)
     plan_path: str | None = None
-    schedule: str | None = None
+    schedule: Cron = None
     analyzer_options: dict[str, dict[str, Any]] = {}
 
 
@@ -25,7 +36,7 @@ class ProjectPatch(BaseModel):
     repository_url: str | None = Field(default=None, min_length=1, max_length=2000)
     default_branch: str | None = Field(default=None, min_length=1, max_length=255)
     plan_path: str | None = None
-    schedule: str | None = None
+    schedule: Cron = None
     analyzer_options: dict[str, dict[str, Any]] | None = None
 
 

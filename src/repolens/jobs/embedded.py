@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox, pipeline, recovery
+from repolens.jobs import outbox, pipeline, recovery, schedule
 from repolens.jobs.backends.local import LocalQueue
 from repolens.jobs.queue import JobQueue
 from repolens.settings import Settings
@@ -62,10 +64,26 @@ class Embedded:
         pipeline.execute(run_id, self.settings, self.sessions)
 
     def _dispatch(self) -> None:
+        periodic = {self._rescans: 30.0, self._clean_up: 3600.0}
+        last = dict.fromkeys(periodic, 0.0)
         while not self._stopping.is_set():
-            try:
-                outbox.dispatch(self.sessions, self.queue)
-            except Exception:  # the database is away: say so, and try at the next tick
-                log.exception("outbox dispatch failed")
+            for work, every in periodic.items():
+                if time.monotonic() - last[work] >= every:
+                    last[work] = time.monotonic()
+                    self._safely(work)
+            self._safely(lambda: outbox.dispatch(self.sessions, self.queue))
             self._wake.wait(0.5)
             self._wake.clear()
+
+    def _rescans(self) -> None:
+        schedule.trigger_due(self.sessions)
+
+    def _clean_up(self) -> None:
+        schedule.clean_up(self.sessions, self.settings.data_dir, self.settings.keep_runs_days)
+
+    @staticmethod
+    def _safely(work: Callable[[], object]) -> None:
+        try:
+            work()
+        except Exception:  # the database is away: say so, and try at the next tick
+            log.exception("periodic job work failed")

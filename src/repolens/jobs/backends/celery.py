@@ -17,7 +17,7 @@ from celery import Celery
 from kombu.entity import Queue
 from sqlalchemy.exc import OperationalError
 
-from repolens.jobs import outbox, pipeline, recovery
+from repolens.jobs import outbox, pipeline, recovery, schedule
 from repolens.jobs.queue import PRIORITY_RANK
 from repolens.settings import Settings
 from repolens.storage import db
@@ -86,6 +86,8 @@ def create(settings: Settings) -> Celery:
         beat_schedule={
             "reap-orphans": {"task": "repolens.reap", "schedule": 15.0},
             "dispatch-outbox": {"task": "repolens.dispatch", "schedule": 5.0},
+            "scheduled-rescans": {"task": "repolens.schedule", "schedule": 60.0},
+            "clean-up": {"task": "repolens.clean_up", "schedule": 3600.0},
         },
     )
     sessions = functools.cache(lambda: db.sessions(db.engine(settings)))
@@ -105,5 +107,15 @@ def create(settings: Settings) -> Celery:
     @app.task(name="repolens.dispatch")
     def dispatch() -> int:
         return outbox.dispatch(sessions(), CeleryQueue(app))
+
+    @app.task(name="repolens.schedule")
+    def scheduled() -> list[int]:
+        created = schedule.trigger_due(sessions())
+        outbox.dispatch(sessions(), CeleryQueue(app))
+        return created
+
+    @app.task(name="repolens.clean_up")
+    def clean_up() -> list[int]:
+        return schedule.clean_up(sessions(), settings.data_dir, settings.keep_runs_days)
 
     return app
