@@ -3,6 +3,7 @@ score, report. The CLI calls it directly; a background job will call the same.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,7 +66,11 @@ def run(
     cache: ResultCache | None = None,
     observer: Observer | None = None,
     should_abort: Callable[[], bool] = lambda: False,
+    time_limit: float | None = None,
 ) -> Report:
+    """Scan; with TIME_LIMIT (seconds) the analyzers still running then are
+    stopped and the report holds what finished, the rest as failed steps."""
+    deadline = time.monotonic() + time_limit if time_limit else None
     observer = observer or SilentObserver()
     registry = registry or Registry.discover()
     analyzers = [(a, _options(a, request.options.get(a.name))) for a in
@@ -86,9 +91,8 @@ def run(
             timeout_seconds=settings.analyzer_timeout_seconds,
             environment=child_environment(),
         )
-        steps = runner.run(
-            snapshot, only_paths=only, progress=observer.progress, should_abort=should_abort
-        )
+        steps = runner.run(snapshot, only_paths=only, progress=observer.progress,
+                           should_abort=should_abort, deadline=deadline)  # fmt: skip
         observer.stage("report")
         secrets = secrecy.secret_values([f for s in steps for f in s.findings], snapshot)
         for step in steps:

@@ -133,7 +133,8 @@ def test_a_running_run_stops_at_its_next_check_when_cancelled(
     run_id = new_run(sessions, str(tmp_path))
     checking = threading.Event()
 
-    def long_scan(request: Any, settings: Settings, *, observer: Any, should_abort: Any) -> Any:
+    def long_scan(request: Any, settings: Settings, *, observer: Any, should_abort: Any,
+                  time_limit: float) -> Any:  # fmt: skip
         observer.stage("analyze")
         while True:
             checking.set()

@@ -150,3 +150,30 @@ def test_the_registry_knows_the_builtins_and_refuses_unknown_names() -> None:
 def test_a_plugin_class_registers_like_a_builtin() -> None:
     registry = Registry({"todo": CountingAnalyzer})
     assert [a.name for a in registry.select()] == ["todo"]
+
+
+class StuckAnalyzer(CountingAnalyzer):
+    name: ClassVar[str] = "stuck"
+    batch_size: ClassVar[int | None] = None  # one job, holding one of the two threads
+    release = threading.Event()
+
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+        self.release.wait(30)
+        return Outcome([])
+
+
+def test_at_the_deadline_finished_work_is_kept_and_the_rest_fails_its_step(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    runner = Runner([(StuckAnalyzer(), NoOptions()), (CountingAnalyzer(), NoOptions())])
+    try:
+        stuck, counted = runner.run(snapshot_of(tmp_path, FILES), deadline=time.monotonic() + 1)
+    finally:
+        StuckAnalyzer.release.set()
+
+    assert (stuck.status, stuck.error, stuck.findings) == (
+        "failed", "stopped at the time limit", [],
+    )  # fmt: skip
+    assert (counted.status, len(counted.findings)) == ("completed", 2)

@@ -70,17 +70,24 @@ class Runner:
         only_paths: set[str] | None = None,
         progress: Progress | None = None,
         should_abort: Callable[[], bool] = lambda: False,
+        deadline: float | None = None,
     ) -> list[Step]:
+        """Run every analyzer. At DEADLINE (a `time.monotonic()` value) the scan
+        stops waiting: what finished is kept, unfinished analyzers fail their step."""
         steps = {a.name: Step(a.name, _version(a)) for a, _ in self.analyzers}
-        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            execution = _Execution(self, pool, snapshot, steps, progress, should_abort)
+        pool = ThreadPoolExecutor(max_workers=max(1, self.workers))
+        execution = _Execution(self, pool, snapshot, steps, progress, should_abort)
+        try:
             # Each analyzer's jobs start as soon as its cache lookup is done, so the
             # lookups of the next analyzers overlap with the tools already running.
             for analyzer, options in self.analyzers:
                 execution.submit(
                     self._plan(analyzer, options, snapshot, only_paths, steps[analyzer.name])
                 )
-            execution.finish()
+            execution.finish(deadline)
+        finally:
+            # After a deadline the tools still running are left to their own time-outs.
+            pool.shutdown(wait=not execution.running, cancel_futures=True)
         return list(steps.values())
 
     def _plan(
@@ -164,12 +171,25 @@ class _Execution:
             self.total += job.units
         self._collect(timeout=0)
 
-    def finish(self) -> None:
+    def finish(self, deadline: float | None = None) -> None:
         while self.running:
-            self._collect(timeout=None)
+            if deadline is None:
+                self._collect(timeout=None)
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._stop_at_deadline()
+                break
+            self._collect(timeout=left)
         for step in self.steps.values():
             if step.status == "failed":
                 step.findings = []
+
+    def _stop_at_deadline(self) -> None:
+        for future, job in self.running.items():
+            future.cancel()
+            step = self.steps[job.analyzer.name]
+            step.status, step.error = "failed", "stopped at the time limit"
 
     def _collect(self, timeout: float | None) -> None:
         finished, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)

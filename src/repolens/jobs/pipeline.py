@@ -75,7 +75,8 @@ def execute(
         return runs.get_status(sessions, run_id)
     observer = RunObserver(sessions, run_id)
     try:
-        report = scanner(request, settings, observer=observer, should_abort=observer.should_abort)
+        report = scanner(request, settings, observer=observer, should_abort=observer.should_abort,
+                         time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
     except ScanAborted:
         return _finish(sessions, run_id, "cancelled", "cancelled while running")
     except InputError as exc:

@@ -64,7 +64,9 @@ def create(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=settings.job_soft_time_limit_seconds,
+        # The scan stops itself at the soft limit and stores what it has; Celery's own
+        # soft limit is the backstop a minute later, the hard limit kills the process.
+        task_soft_time_limit=settings.job_soft_time_limit_seconds + 60,
         task_time_limit=settings.job_time_limit_seconds,
         task_serializer="json",
         accept_content=["json"],
