@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from repolens.api import schemas
@@ -15,6 +16,7 @@ from repolens.errors import NotFoundError
 from repolens.storage import models, runs
 
 router = APIRouter(tags=["runs"])
+Out = TypeVar("Out", bound=BaseModel)
 
 MEDIA = {
     "json": "application/json",
@@ -23,6 +25,13 @@ MEDIA = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
 }
+
+
+def _page(found: list[Any], limit: int, schema: type[Out]) -> schemas.Page[Out]:
+    """LIMIT rows as SCHEMA; one more row fetched than shown tells there is a next page."""
+    items = [schema.model_validate(row) for row in found[:limit]]
+    more = len(found) > limit
+    return schemas.Page(items=items, next_cursor=str(found[limit - 1].id) if more else None)
 
 
 @router.get("/runs", response_model=schemas.Page[schemas.RunOut])
@@ -45,10 +54,7 @@ def list_runs(
             query = query.where(column == value)
     if cursor is not None:
         query = query.where(models.Run.id < cursor)
-    found = list(session.scalars(query))
-    more = len(found) > limit
-    items = [schemas.RunOut.model_validate(run) for run in found[:limit]]
-    return schemas.Page(items=items, next_cursor=str(items[-1].id) if more else None)
+    return _page(list(session.scalars(query)), limit, schemas.RunOut)
 
 
 @router.get("/runs/{run_id}", response_model=schemas.RunOut)
@@ -107,10 +113,7 @@ def findings(
         query = query.where(models.Finding.path.startswith(path, autoescape=True))
     if cursor is not None:
         query = query.where(models.Finding.id > cursor)
-    found = list(session.scalars(query))
-    items = [schemas.FindingOut.model_validate(f) for f in found[:limit]]
-    more = len(found) > limit
-    return schemas.Page(items=items, next_cursor=str(items[-1].id) if more else None)
+    return _page(list(session.scalars(query)), limit, schemas.FindingOut)
 
 
 @router.patch("/findings/{finding_id}", response_model=schemas.FindingOut)

@@ -53,45 +53,50 @@ class CeleryQueue:
             }
 
 
+BEAT_SCHEDULE = {
+    "reap-orphans": {"task": "repolens.reap", "schedule": 15.0},
+    "dispatch-outbox": {"task": "repolens.dispatch", "schedule": 5.0},
+    "scheduled-rescans": {"task": "repolens.schedule", "schedule": 60.0},
+    "clean-up": {"task": "repolens.clean_up", "schedule": 3600.0},
+}
+
+
 def create(settings: Settings) -> Celery:
     """The Celery application, built from Settings (nothing at import time)."""
     app = Celery("repolens", broker=settings.broker_url, set_as_current=False)
-    visibility = settings.job_time_limit_seconds + 300
-    app.conf.update(
-        task_queues=[Queue(name) for name in PRIORITY_RANK],
-        task_default_queue="default",
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_ignore_result=True,
-        worker_prefetch_multiplier=1,
+    app.conf.update(configuration(settings))
+    _register_tasks(app, settings)
+    return app
+
+
+def configuration(settings: Settings) -> dict[str, Any]:
+    return {
+        "task_queues": [Queue(name) for name in PRIORITY_RANK],
+        "task_default_queue": "default",
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_ignore_result": True,
+        "worker_prefetch_multiplier": 1,
         # The scan stops itself at the soft limit and stores what it has; Celery's own
         # soft limit is the backstop a minute later, the hard limit kills the process.
-        task_soft_time_limit=settings.job_soft_time_limit_seconds + 60,
-        task_time_limit=settings.job_time_limit_seconds,
-        task_serializer="json",
-        accept_content=["json"],
-        broker_connection_retry_on_startup=True,
+        "task_soft_time_limit": settings.job_soft_time_limit_seconds + 60,
+        "task_time_limit": settings.job_time_limit_seconds,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "broker_connection_retry_on_startup": True,
         # A publish that cannot reach the broker fails fast: the outbox keeps the message.
-        task_publish_retry_policy={
-            "max_retries": 2,
-            "interval_start": 0,
-            "interval_step": 0.5,
-            "interval_max": 1,
-        },
-        broker_connection_timeout=2,
-        broker_transport_options={
-            "queue_order_strategy": "priority",
-            "visibility_timeout": visibility,
-        },
-        worker_send_task_events=True,
-        task_send_sent_event=True,
-        beat_schedule={
-            "reap-orphans": {"task": "repolens.reap", "schedule": 15.0},
-            "dispatch-outbox": {"task": "repolens.dispatch", "schedule": 5.0},
-            "scheduled-rescans": {"task": "repolens.schedule", "schedule": 60.0},
-            "clean-up": {"task": "repolens.clean_up", "schedule": 3600.0},
-        },
-    )
+        "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0,
+                                      "interval_step": 0.5, "interval_max": 1},
+        "broker_connection_timeout": 2,
+        "broker_transport_options": {"queue_order_strategy": "priority",
+                                     "visibility_timeout": settings.job_time_limit_seconds + 300},
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "beat_schedule": BEAT_SCHEDULE,
+    }  # fmt: skip
+
+
+def _register_tasks(app: Celery, settings: Settings) -> None:
     sessions = functools.cache(lambda: db.sessions(db.engine(settings)))
 
     @app.task(name=SCAN_TASK, bind=True, autoretry_for=(OperationalError,), retry_backoff=2,
@@ -119,5 +124,3 @@ def create(settings: Settings) -> Celery:
     @app.task(name="repolens.clean_up")
     def clean_up() -> list[int]:
         return schedule.clean_up(sessions(), settings.data_dir, settings.keep_runs_days)
-
-    return app
