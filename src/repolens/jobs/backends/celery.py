@@ -10,6 +10,7 @@ is claimed by a conditional update, so it runs once. Beat runs the reaper
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +18,10 @@ from celery import Celery
 from kombu.entity import Queue
 from sqlalchemy.exc import OperationalError
 
+from repolens import scan as scan_engine
 from repolens.jobs import outbox, pipeline, recovery, schedule
 from repolens.jobs.queue import PRIORITY_RANK
+from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import db
 
@@ -61,11 +64,12 @@ BEAT_SCHEDULE = {
 }
 
 
-def create(settings: Settings) -> Celery:
-    """The Celery application, built from Settings (nothing at import time)."""
+def create(settings: Settings, scanner: Callable[..., Report] | None = None) -> Celery:
+    """The Celery application, built from Settings (nothing at import time).
+    SCANNER replaces the scan itself (the jobs benchmark measures the rest)."""
     app = Celery("repolens", broker=settings.broker_url, set_as_current=False)
     app.conf.update(configuration(settings))
-    _register_tasks(app, settings)
+    _register_tasks(app, settings, scanner or scan_engine.run)
     return app
 
 
@@ -96,13 +100,14 @@ def configuration(settings: Settings) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _register_tasks(app: Celery, settings: Settings) -> None:
+def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Report]) -> None:
     sessions = functools.cache(lambda: db.sessions(db.engine(settings)))
 
     @app.task(name=SCAN_TASK, bind=True, autoretry_for=(OperationalError,), retry_backoff=2,
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
     def scan(task: Any, run_id: int) -> str:
-        return pipeline.execute(run_id, settings, sessions(), worker=task.request.hostname or "?")
+        worker = task.request.hostname or "?"
+        return pipeline.execute(run_id, settings, sessions(), worker=worker, scanner=scanner)
 
     @app.task(name="repolens.reap")
     def reap() -> list[int]:

@@ -1,0 +1,210 @@
+"""Benchmark: what repolens adds between a trigger and a worker starting on it.
+
+    python bench/jobs.py [--triggers 5000]
+
+Needs the machine's PostgreSQL and Redis. In one run, with one idle worker process
+(prefork, concurrency 1, late acks, prefetch 1) each time:
+  1. raw Celery: `.delay()` of a no-op task, its start time reported by the task;
+  2. repolens: a trigger writes the run row and its outbox message in one
+     transaction, the dispatcher sends it, the worker claims the run
+     (`started_at`); the scan itself is replaced by a no-op, as it is not
+     what is measured.
+Latency is trigger-to-start with the worker idle (triggers one after another);
+throughput is triggers accepted per second when sent back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+from celery import Celery
+from sqlalchemy import select
+
+from repolens import scoring
+from repolens.jobs import outbox
+from repolens.jobs.backends import celery as backend
+from repolens.reports.model import InventoryReport, Report, Target
+from repolens.settings import Settings
+from repolens.storage import db, migrate, models, projects, runs
+
+BROKER = "redis://127.0.0.1:6379/14"
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+RAW_STARTS = "bench:raw:starts"
+
+
+def noop_scan(request: Any, settings: Settings, **_: Any) -> Report:
+    moment = datetime.now(UTC)
+    return Report(tool_version="bench", target=Target(label=request.location),
+                  started_at=moment, finished_at=moment, duration_seconds=0.0,
+                  inventory=InventoryReport(files=0, lines=0, languages={}, skipped={}),
+                  steps=[], findings=[], score=scoring.score([], 0))  # fmt: skip
+
+
+def raw_app() -> Celery:
+    app = Celery("raw", broker=BROKER, set_as_current=False)
+    app.conf.update({k: v for k, v in backend.configuration(Settings()).items()
+                     if k != "beat_schedule"})  # fmt: skip
+    starts = redis.Redis.from_url(BROKER)
+
+    @app.task(name="bench.noop")
+    def noop(sent: float) -> None:
+        starts.rpush(RAW_STARTS, f"{sent} {time.time()}")
+
+    return app
+
+
+def worker(kind: str, database: str) -> None:
+    """Child process: one worker of the given kind."""
+    if kind == "raw":
+        app = raw_app()
+    else:
+        settings = Settings(database_url=database, broker_url=BROKER, data_dir=Path(database[-12:]))
+        app = backend.create(settings, scanner=noop_scan)
+    app.worker_main(["worker", "--concurrency", "1", "--loglevel", "WARNING", "--queues",
+                     "high,default,low", "--without-gossip", "--without-mingle",
+                     "--hostname", f"{kind}@bench"])  # fmt: skip
+
+
+def start_worker(kind: str, database: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, __file__, "--worker", kind, "--database", database],
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(30)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def measure_raw(triggers: int) -> tuple[list[float], float]:
+    app, client = raw_app(), redis.Redis.from_url(BROKER)
+    noop = app.tasks["bench.noop"]
+    noop.delay(time.time())
+    client.blpop(RAW_STARTS, 30)  # the worker is up
+    latencies = []
+    for _ in range(triggers):
+        noop.delay(time.time())
+        _, item = client.blpop(RAW_STARTS, 30)
+        sent, started = map(float, item.split())
+        latencies.append(started - sent)
+    began = time.perf_counter()
+    for _ in range(triggers):
+        noop.delay(time.time())
+    rate = triggers / (time.perf_counter() - began)
+    return latencies, rate
+
+
+def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[float], float]:
+    settings = Settings(database_url=database, broker_url=BROKER)
+    sessions = db.sessions(db.engine(settings))
+    queue = backend.CeleryQueue(backend.create(settings))
+    wake, stopping = threading.Event(), threading.Event()
+
+    def dispatcher() -> None:  # the API process's dispatcher thread
+        while not stopping.is_set():
+            outbox.dispatch(sessions, queue)
+            wake.wait(0.5)
+            wake.clear()
+
+    thread = threading.Thread(target=dispatcher, daemon=True)
+    thread.start()
+    with sessions.begin() as session:
+        project_id = projects.create(session, name="bench", repository_url=str(tmp)).id
+
+    def trigger() -> int:
+        with sessions.begin() as session:
+            run = runs.create(session, projects.get(session, project_id), trigger="manual")
+            run_id = run.id
+        wake.set()
+        return run_id
+
+    def started_at(run_id: int) -> datetime | None:
+        with sessions() as session:
+            return session.scalar(select(models.Run.started_at).where(models.Run.id == run_id))
+
+    latencies = []
+    try:
+        for index in range(triggers + 1):
+            sent = time.time()
+            run_id = trigger()
+            while (started := started_at(run_id)) is None:
+                time.sleep(0.002)  # gently: this process also runs the dispatcher
+            while runs.get_status(sessions, run_id) == "running":
+                time.sleep(0.001)  # idle again before the next trigger
+            if index:  # the first one waited for the worker to come up
+                latencies.append(started.timestamp() - sent)
+        began = time.perf_counter()
+        for _ in range(triggers):
+            trigger()
+        rate = triggers / (time.perf_counter() - began)
+    finally:
+        stopping.set()
+        wake.set()
+        thread.join(5)
+    return latencies, rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--triggers", type=int, default=5000)
+    parser.add_argument("--worker", choices=["raw", "repolens"])
+    parser.add_argument("--database")
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.database)
+
+    name = f"bench_jobs_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    database = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    migrate.upgrade(Settings(database_url=database))
+    redis.Redis.from_url(BROKER).flushdb()
+    try:
+        raw_worker = start_worker("raw", database)
+        try:
+            raw, raw_rate = measure_raw(args.triggers)
+        finally:
+            stop(raw_worker)
+        redis.Redis.from_url(BROKER).flushdb()
+        ours_worker = start_worker("repolens", database)
+        try:
+            ours, ours_rate = measure_repolens(args.triggers, database, Path("/tmp"))
+        finally:
+            stop(ours_worker)
+    finally:
+        redis.Redis.from_url(BROKER).flushdb()
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    print(f"{args.triggers} triggers each; machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; Redis broker, PostgreSQL")  # fmt: skip
+    print("| path | p50 start (ms) | p99 start (ms) | triggers/s | p50 × raw |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    base = statistics.median(raw)
+    for label, values, rate in (("raw Celery .delay()", raw, raw_rate),
+                                ("repolens trigger", ours, ours_rate)):  # fmt: skip
+        p50, p99 = statistics.median(values), percentile(values, 0.99)
+        print(f"| {label} | {p50 * 1000:.1f} | {p99 * 1000:.1f} | {rate:.0f} | {p50 / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
