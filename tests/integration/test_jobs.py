@@ -182,7 +182,7 @@ def test_an_outbox_message_waits_while_the_queue_is_down(
         backend = "down"
         running: ClassVar[set[int]] = set()
 
-        def enqueue(self, run_id: int, priority: str) -> str:
+        def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
             raise ConnectionError("broker unreachable")
 
         def cancel(self, run_id: int, job_id: str | None) -> bool:

@@ -4,11 +4,11 @@ queue is down the message stays pending and goes out on a later pass."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs.queue import JobQueue
-from repolens.storage.models import OutboxMessage, Run, now
+from repolens.storage.models import OutboxMessage, now
 
 
 def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100) -> int:
@@ -23,14 +23,15 @@ def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100)
             .with_for_update(skip_locked=True)
         ).all()
         for message in pending:
-            run_id = int(message.payload["run_id"])
+            payload = message.payload
             try:
-                job_id = queue.enqueue(run_id, str(message.payload["priority"]))
+                queue.enqueue(
+                    int(payload["run_id"]), str(payload["priority"]), payload.get("job_id")
+                )
             except Exception as exc:  # the broker is away: keep it for the next pass
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 break
-            session.execute(update(Run).where(Run.id == run_id).values(job_id=job_id))
             message.dispatched_at = now()
             message.attempts += 1
             sent += 1

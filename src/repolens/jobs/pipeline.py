@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,7 +71,7 @@ def execute(
     scanner: Callable[..., Report] = scan.run,
 ) -> str:
     """Run the scan of RUN_ID to a terminal state; returns that state."""
-    request = _start(run_id, sessions, worker)
+    request = _start(run_id, sessions, worker, picked_up=now())
     if request is None:
         return runs.get_status(sessions, run_id)
     observer = RunObserver(sessions, run_id)
@@ -93,7 +94,9 @@ def execute(
     return "completed"
 
 
-def _start(run_id: int, sessions: sessionmaker[Session], worker: str) -> scan.ScanRequest | None:
+def _start(
+    run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime
+) -> scan.ScanRequest | None:
     """Claim the run: only a queued run starts, so a message delivered twice
     (a redelivery after a crash, a retry racing the reaper) runs it once."""
     with sessions.begin() as session:
@@ -105,7 +108,7 @@ def _start(run_id: int, sessions: sessionmaker[Session], worker: str) -> scan.Sc
             return None
         project = run.project
         run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
-        run.started_at = run.started_at or now()
+        run.started_at = run.started_at or picked_up
         run.heartbeat_at = now()
         options = dict(project.analyzer_options or {})
         if project.plan_path:

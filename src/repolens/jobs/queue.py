@@ -15,8 +15,9 @@ class JobQueue(Protocol):
     backend: str
     running: set[int]
 
-    def enqueue(self, run_id: int, priority: str) -> str:
-        """Hand the run to a worker, high priority first; returns the job id."""
+    def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
+        """Hand the run to a worker, high priority first; returns the job id
+        (JOB_ID when given, so the run row can name it before it is sent)."""
 
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         """Take a queued run back; False when it is not waiting there."""

@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.storage.models import OutboxMessage, Run, now
+from repolens.storage import runs
+from repolens.storage.models import Run, now
 
 
 def requeue_orphans(sessions: sessionmaker[Session], stale_after: timedelta | None) -> list[int]:
@@ -22,8 +23,7 @@ def requeue_orphans(sessions: sessionmaker[Session], stale_after: timedelta | No
         orphans = session.scalars(query.with_for_update(skip_locked=True)).all()
         for run in orphans:
             run.status, run.worker, run.current_step = "queued", None, "requeued"
-            payload = {"run_id": run.id, "priority": run.priority}
-            session.add(OutboxMessage(topic="run.queued", payload=payload))
+            runs.announce(session, run)
         return [run.id for run in orphans]
 
 

@@ -3,6 +3,8 @@ transaction, so an accepted trigger is never lost while the broker is down."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,9 +31,18 @@ def create(
     session.flush()
     if trigger == "push":
         _supersede(session, run)
-    session.add(OutboxMessage(topic="run.queued", payload={"run_id": run.id, "priority": priority}))
+    announce(session, run)
     session.flush()
     return run
+
+
+def announce(session: Session, run: Run) -> None:
+    """Queue RUN: a fresh job id on its row, and an outbox message that carries it.
+    Fixing the id here keeps the dispatcher off the run row, so a worker claiming
+    the run never waits on the dispatcher's transaction."""
+    run.job_id = f"run-{run.id}-{uuid.uuid4().hex[:12]}"
+    payload = {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
+    session.add(OutboxMessage(topic="run.queued", payload=payload))
 
 
 def _supersede(session: Session, newer: Run) -> None:

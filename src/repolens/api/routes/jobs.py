@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from repolens.api import schemas
 from repolens.api.deps import DbSession, Jobs
 from repolens.storage import models, runs
-from repolens.storage.models import OutboxMessage, now
+from repolens.storage.models import now
 
 router = APIRouter(tags=["jobs"])
 
@@ -39,8 +39,7 @@ def retry(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
                                  "can be retried")  # fmt: skip
     run.status, run.error, run.finished_at, run.cancel_requested = "queued", None, None, False
     run.progress, run.current_step = 0, None
-    session.add(OutboxMessage(topic="run.queued",
-                              payload={"run_id": run.id, "priority": run.priority}))  # fmt: skip
+    runs.announce(session, run)
     session.commit()
     jobs.notify()
     return run

@@ -35,8 +35,8 @@ class CeleryQueue:
         self.app = app
         self.running: set[int] = set()  # runs executing in this process: none, here
 
-    def enqueue(self, run_id: int, priority: str) -> str:
-        result = self.app.send_task(SCAN_TASK, args=[run_id], queue=priority)
+    def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
+        result = self.app.send_task(SCAN_TASK, args=[run_id], queue=priority, task_id=job_id)
         return str(result.id)
 
     def cancel(self, run_id: int, job_id: str | None) -> bool:

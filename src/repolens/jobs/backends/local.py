@@ -39,7 +39,7 @@ class LocalQueue:
         for thread in self._threads:
             thread.join(timeout)
 
-    def enqueue(self, run_id: int, priority: str) -> str:
+    def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
         with self._ready:
             waiting = any(entry[2] == run_id for entry in self._heap)
             if not waiting and run_id not in self.running:
