@@ -57,8 +57,9 @@ class Embedded:
             self.queue.stop()
 
     def notify(self) -> None:
-        """A trigger was committed: dispatch now rather than at the next tick."""
-        self._wake.set()
+        """A trigger was committed: send it now, from the caller's thread. The
+        dispatcher thread is the fallback for whatever this could not send."""
+        self._safely(lambda: outbox.dispatch(self.sessions, self.queue))
 
     def _execute(self, run_id: int) -> None:
         pipeline.execute(run_id, self.settings, self.sessions)
