@@ -127,12 +127,6 @@ class Snapshot:
     def with_files(self, files: Iterable[SourceFile]) -> Snapshot:
         return replace(self, files=tuple(files))
 
-    def by_language(self, *languages: str) -> tuple[SourceFile, ...]:
-        return tuple(f for f in self.files if f.language in languages)
-
-    def find(self, path: str) -> SourceFile | None:
-        return next((f for f in self.files if f.path == path), None)
-
     def relative(self, reported: str) -> str:
         """A tool's idea of a path (absolute, or relative with ./) as ours."""
         path = Path(reported)

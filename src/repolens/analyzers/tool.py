@@ -66,10 +66,6 @@ def run_json(argv: Sequence[str], **kwargs: Any) -> Any:
         raise ToolError(f"{Path(argv[0]).name} printed output that is not JSON") from exc
 
 
-def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 @functools.cache
 def package_version(distribution: str) -> str:
     """A Python library's version, with ours, for analyzers that import rather than exec."""

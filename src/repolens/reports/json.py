@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as _json
 from typing import Any
 
 from repolens.reports.model import Report
@@ -17,7 +16,3 @@ def schema() -> dict[str, Any]:
     document = Report.model_json_schema(mode="serialization")
     document["$id"] = f"repolens-report-v{Report.model_fields['schema_version'].default}"
     return document
-
-
-def schema_text() -> str:
-    return _json.dumps(schema(), indent=2)

@@ -82,11 +82,6 @@ def get(session: Session, run_id: int) -> Run:
     return run
 
 
-def for_project(session: Session, project_id: int, limit: int = 50) -> list[Run]:
-    query = select(Run).where(Run.project_id == project_id).order_by(Run.id.desc()).limit(limit)
-    return list(session.scalars(query))
-
-
 def get_status(sessions: sessionmaker[Session], run_id: int) -> str:
     with sessions() as session:
         return get(session, run_id).status
