@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
     job_time_limit_seconds: int = 2100  # the worker process is killed
     heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
+    cancel_grace_seconds: int = 30  # then a run that ignored its cancel flag is terminated
     keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
 
     @property

@@ -22,5 +22,8 @@ class JobQueue(Protocol):
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         """Take a queued run back; False when it is not waiting there."""
 
+    def terminate(self, job_id: str) -> bool:
+        """Stop a running job by force; False when this backend cannot."""
+
     def depth(self) -> dict[str, int]:
         """Waiting runs per priority."""

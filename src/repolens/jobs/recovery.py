@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.jobs.queue import JobQueue
 from repolens.storage import runs
 from repolens.storage.models import Run, now
 
@@ -34,3 +35,25 @@ def waiting(sessions: sessionmaker[Session]) -> list[tuple[int, str]]:
             select(Run.id, Run.priority).where(Run.status == "queued").order_by(Run.id)
         ).all()
         return [(run_id, priority) for run_id, priority in rows]
+
+
+def terminate_overdue(
+    sessions: sessionmaker[Session], queue: JobQueue, grace: timedelta
+) -> list[int]:
+    """Runs asked to cancel more than GRACE ago and still running are stopped by
+    force, where the backend can, and marked cancelled."""
+    with sessions.begin() as session:
+        overdue = session.scalars(
+            select(Run)
+            .where(
+                Run.status == "running",
+                Run.cancel_requested.is_(True),
+                Run.cancel_requested_at < now() - grace,
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        stopped = [run for run in overdue if run.job_id and queue.terminate(run.job_id)]
+        for run in stopped:
+            run.status, run.finished_at = "cancelled", now()
+            run.error = "terminated: still running after the cancel grace period"
+        return [run.id for run in stopped]

@@ -80,6 +80,7 @@ class Run(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     job_id: Mapped[str | None] = mapped_column(String(255))  # the queue's id, for revoking
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_requested_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     queued_at: Mapped[datetime] = mapped_column(default=now)
     started_at: Mapped[datetime | None]

@@ -51,7 +51,7 @@ def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     run = runs.get(session, run_id)
     if run.status in runs.TERMINAL:
         raise HTTPException(409, f"run {run_id} is already {run.status}")
-    run.cancel_requested = True
+    run.cancel_requested, run.cancel_requested_at = True, now()
     if run.status == "queued":
         jobs.queue.cancel(run.id, run.job_id)
         run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"

@@ -45,6 +45,10 @@ class CeleryQueue:
         self.app.control.revoke(job_id)
         return True
 
+    def terminate(self, job_id: str) -> bool:
+        self.app.control.revoke(job_id, terminate=True, signal="SIGTERM")
+        return True
+
     def depth(self) -> dict[str, int]:
         """Messages waiting per queue. Declaring (as the workers do) rather than
         asking passively: a queue nobody has used yet exists, empty."""
@@ -113,6 +117,8 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
     def reap() -> list[int]:
         stale = timedelta(seconds=settings.heartbeat_stale_seconds)
         requeued = recovery.requeue_orphans(sessions(), stale)
+        grace = timedelta(seconds=settings.cancel_grace_seconds)
+        recovery.terminate_overdue(sessions(), CeleryQueue(app), grace)
         outbox.dispatch(sessions(), CeleryQueue(app))
         return requeued
 

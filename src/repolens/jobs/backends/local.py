@@ -56,6 +56,9 @@ class LocalQueue:
             heapq.heapify(self._heap)
             return True
 
+    def terminate(self, job_id: str) -> bool:
+        return False  # a thread cannot be stopped from outside: cancellation is cooperative
+
     def depth(self) -> dict[str, int]:
         with self._ready:
             counts = dict.fromkeys(PRIORITY_RANK, 0)
