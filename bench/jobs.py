@@ -22,6 +22,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -67,20 +68,22 @@ def raw_app() -> Celery:
     return app
 
 
-def worker(kind: str, database: str) -> None:
+def worker(kind: str, database: str, data_dir: Path) -> None:
     """Child process: one worker of the given kind."""
     if kind == "raw":
         app = raw_app()
     else:
-        settings = Settings(database_url=database, broker_url=BROKER, data_dir=Path(database[-12:]))
+        settings = Settings(database_url=database, broker_url=BROKER, data_dir=data_dir)
         app = backend.create(settings, scanner=noop_scan)
     app.worker_main(["worker", "--concurrency", "1", "--loglevel", "WARNING", "--queues",
                      "high,default,low", "--without-gossip", "--without-mingle",
                      "--hostname", f"{kind}@bench"])  # fmt: skip
 
 
-def start_worker(kind: str, database: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, __file__, "--worker", kind, "--database", database],
+def start_worker(kind: str, database: str, data_dir: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, __file__, "--worker", kind, "--database", database,
+            "--data-dir", str(data_dir)]  # fmt: skip
+    return subprocess.Popen(argv,
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
 
@@ -168,10 +171,15 @@ def main() -> None:
     parser.add_argument("--triggers", type=int, default=5000)
     parser.add_argument("--worker", choices=["raw", "repolens"])
     parser.add_argument("--database")
+    parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
     if args.worker:
-        return worker(args.worker, args.database)
+        return worker(args.worker, args.database, args.data_dir)
+    with tempfile.TemporaryDirectory(prefix="repolens-bench-") as scratch:
+        run(args.triggers, Path(scratch))
 
+
+def run(triggers: int, scratch: Path) -> None:
     name = f"bench_jobs_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -179,15 +187,15 @@ def main() -> None:
     migrate.upgrade(Settings(database_url=database))
     redis.Redis.from_url(BROKER).flushdb()
     try:
-        raw_worker = start_worker("raw", database)
+        raw_worker = start_worker("raw", database, scratch)
         try:
-            raw, raw_rate = measure_raw(args.triggers)
+            raw, raw_rate = measure_raw(triggers)
         finally:
             stop(raw_worker)
         redis.Redis.from_url(BROKER).flushdb()
-        ours_worker = start_worker("repolens", database)
+        ours_worker = start_worker("repolens", database, scratch)
         try:
-            ours, ours_rate = measure_repolens(args.triggers, database, Path("/tmp"))
+            ours, ours_rate = measure_repolens(triggers, database, scratch)
         finally:
             stop(ours_worker)
     finally:
@@ -195,7 +203,7 @@ def main() -> None:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    print(f"{args.triggers} triggers each; machine: {platform.machine()}, {os.cpu_count()} cores, "
+    print(f"{triggers} triggers each; machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; Redis broker, PostgreSQL")  # fmt: skip
     print("| path | p50 start (ms) | p99 start (ms) | triggers/s | p50 × raw |")
     print("| --- | ---: | ---: | ---: | ---: |")
