@@ -116,8 +116,7 @@ class Runner:
     def _from_cache(
         self, analyzer: Analyzer, options: BaseModel, files: list[SourceFile], step: Step
     ) -> list[SourceFile]:
-        version, digest = _version(analyzer), options_hash(options)
-        keys = {f.path: Key(analyzer.name, version, digest, f.sha256) for f in files}
+        keys = cache_keys(analyzer, options, files)
         hits = self.cache.get_many(list(keys.values()))
         todo = []
         for f in files:
@@ -129,9 +128,13 @@ class Runner:
                 step.files_cached += 1
         return todo
 
-    @staticmethod
-    def key(analyzer: Analyzer, options: BaseModel, file: SourceFile) -> Key:
-        return Key(analyzer.name, _version(analyzer), options_hash(options), file.sha256)
+
+def cache_keys(
+    analyzer: Analyzer, options: BaseModel, files: Sequence[SourceFile]
+) -> dict[str, Key]:
+    """Each file's result-cache key, by path; version and options hashed once."""
+    version, digest = _version(analyzer), options_hash(options)
+    return {f.path: Key(analyzer.name, version, digest, f.sha256) for f in files}
 
 
 def _version(analyzer: Analyzer) -> str:
@@ -245,12 +248,8 @@ class _Execution:
         by_path: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_path[finding.path].append(finding)
-        self.runner.cache.put_many(
-            {
-                self.runner.key(job.analyzer, job.options, f): by_path.get(f.path, [])
-                for f in job.files
-            }
-        )
+        keys = cache_keys(job.analyzer, job.options, job.files)
+        self.runner.cache.put_many({key: by_path.get(path, []) for path, key in keys.items()})
 
 
 def _stamped(finding: Finding, version: str) -> Finding:
