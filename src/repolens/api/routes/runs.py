@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from repolens.api import schemas
 from repolens.api.deps import DbSession
@@ -25,6 +25,14 @@ MEDIA = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
 }
+
+
+def _where_given(query: Select[Any], filters: list[tuple[Any, Any]]) -> Select[Any]:
+    """QUERY narrowed by `column == value` for each filter the request gave."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def _page(found: list[Any], limit: int, schema: type[Out]) -> schemas.Page[Out]:
@@ -44,14 +52,11 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.Page[schemas.RunOut]:
     query = select(models.Run).order_by(models.Run.id.desc()).limit(limit + 1)
-    filters = [
-        (models.Run.project_id, project_id),
-        (models.Run.status, status),
-        (models.Run.trigger, trigger),
-    ]
-    for column, value in filters:
-        if value is not None:
-            query = query.where(column == value)
+    query = _where_given(
+        query,
+        [(models.Run.project_id, project_id), (models.Run.status, status),
+         (models.Run.trigger, trigger)],
+    )  # fmt: skip
     if cursor is not None:
         query = query.where(models.Run.id < cursor)
     return _page(list(session.scalars(query)), limit, schemas.RunOut)
@@ -100,15 +105,11 @@ def findings(
         .order_by(models.Finding.id)
         .limit(limit + 1)
     )
-    filters = [
-        (models.Finding.severity, severity),
-        (models.Finding.category, category),
-        (models.Finding.analyzer, analyzer),
-        (models.Finding.state, state),
-    ]
-    for column, value in filters:
-        if value is not None:
-            query = query.where(column == value)
+    query = _where_given(
+        query,
+        [(models.Finding.severity, severity), (models.Finding.category, category),
+         (models.Finding.analyzer, analyzer), (models.Finding.state, state)],
+    )  # fmt: skip
     if path:
         query = query.where(models.Finding.path.startswith(path, autoescape=True))
     if cursor is not None:
