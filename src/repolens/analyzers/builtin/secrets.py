@@ -17,6 +17,7 @@ from repolens.analyzers.base import (
     Category,
     Confidence,
     Finding,
+    NoOptions,
     Outcome,
     Severity,
     Snapshot,
@@ -27,14 +28,10 @@ from repolens.analyzers.builtin import secrets_engine
 _SKIPPED_LANGUAGES = frozenset({"markdown", "restructuredtext"})
 
 
-class SecretsOptions(BaseModel):
-    include_docs: bool = False
-
-
 class SecretsAnalyzer:
     name: ClassVar[str] = "secrets"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = SecretsOptions
+    Options: ClassVar[type[BaseModel]] = NoOptions
     batch_size: ClassVar[int | None] = 300
 
     @property
@@ -45,15 +42,8 @@ class SecretsAnalyzer:
         return file.language not in _SKIPPED_LANGUAGES
 
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
-        options = context.options
-        assert isinstance(options, SecretsOptions)
-        files = [
-            f.path
-            for f in snapshot.files
-            if options.include_docs or f.language not in _SKIPPED_LANGUAGES
-        ]
         found = tool.run_json(
-            [sys.executable, "-m", secrets_engine.__name__, *("./" + path for path in files)],
+            [sys.executable, "-m", secrets_engine.__name__, *snapshot.arguments()],
             cwd=snapshot.root,
             timeout=context.timeout_seconds,
             env=context.environment,
