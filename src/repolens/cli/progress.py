@@ -9,7 +9,28 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
-class BarObserver:
+class QuietObserver:
+    """Shows nothing; the base of the observers that do."""
+
+    def __enter__(self) -> QuietObserver:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def stage(self, name: str) -> None:
+        return None
+
+    def progress(self, done: int, total: int, message: str) -> None:
+        return None
+
+
+class BarObserver(QuietObserver):
     """A Rich progress bar for an interactive terminal."""
 
     def __init__(self, console: Console) -> None:
@@ -43,24 +64,13 @@ class BarObserver:
         self.bar.update(self.task, completed=done, total=total, detail=message)
 
 
-class LineObserver:
+class LineObserver(QuietObserver):
     """Plain lines for logs and CI: each stage, and progress every 10% or 5 s."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.last_percent = -10
         self.last_time = 0.0
-
-    def __enter__(self) -> LineObserver:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def stage(self, name: str) -> None:
         self.console.print(f"stage: {name}", highlight=False)
@@ -73,15 +83,7 @@ class LineObserver:
             self.console.print(f"progress: {done}/{total} ({percent}%) {message}", highlight=False)
 
 
-class QuietObserver(LineObserver):
-    def stage(self, name: str) -> None:
-        return None
-
-    def progress(self, done: int, total: int, message: str) -> None:
-        return None
-
-
-def observer_for(console: Console, quiet: bool) -> BarObserver | LineObserver:
+def observer_for(console: Console, quiet: bool) -> QuietObserver:
     if quiet:
-        return QuietObserver(console)
+        return QuietObserver()
     return BarObserver(console) if console.is_terminal else LineObserver(console)
