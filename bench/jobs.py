@@ -137,7 +137,7 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
         with sessions.begin() as session:
             run = runs.create(session, projects.get(session, project_id), trigger="manual")
             run_id = run.id
-        outbox.dispatch(sessions, queue)  # sent at once; the thread is the fallback
+        outbox.send(session, sessions, queue)  # sent at once; the thread is the fallback
         return run_id
 
     def started_at(run_id: int) -> datetime | None:

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     job_time_limit_seconds: int = 2100  # the worker process is killed
     heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
     cancel_grace_seconds: int = 30  # then a run that ignored its cancel flag is terminated
+    # Redis only: a message a worker took and never acknowledged (it died before claiming
+    # the run) goes back to its queue after this long. Redelivering a message whose run is
+    # already running is harmless: the claim refuses it.
+    broker_visibility_timeout_seconds: int = 600
     keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
 
     @property

@@ -42,7 +42,8 @@ def broker_url() -> Iterator[str]:
 def settings(tmp_path: Path, broker_url: str) -> Iterator[Settings]:
     with database_url("postgresql", tmp_path) as url:
         settings = Settings(database_url=url, broker_url=broker_url, data_dir=tmp_path / "data",
-                            cache_dir=tmp_path / "cache", heartbeat_stale_seconds=3)  # fmt: skip
+                            cache_dir=tmp_path / "cache", heartbeat_stale_seconds=3,
+                            broker_visibility_timeout_seconds=10)  # fmt: skip
         migrate.upgrade(settings)
         yield settings
 
@@ -52,7 +53,8 @@ def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[b
            "REPOLENS_BROKER_URL": str(settings.broker_url),
            "REPOLENS_DATA_DIR": str(settings.data_dir),
            "REPOLENS_CACHE_DIR": str(settings.cache_dir / name),
-           "REPOLENS_RESULT_CACHE": "false"}  # fmt: skip
+           "REPOLENS_RESULT_CACHE": "false",
+           "REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "repolens", "worker", "--concurrency", "1", "--name", f"{name}@e2e"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -116,12 +118,19 @@ def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
         stop(workers[0], signal.SIGKILL)  # the whole process group, children included
         workers[0] = start_worker(settings, "w2", tmp_path / "w2.log")
 
+        last: list[tuple[int, str, int]] = []
+
         def all_done() -> bool:
             with sessions() as session:
-                statuses = session.scalars(select(models.Run.status)).all()
-                return all(s in runs.TERMINAL for s in statuses)
+                rows = session.execute(select(models.Run.id, models.Run.status,
+                                              models.Run.attempts)).all()  # fmt: skip
+                last[:] = [tuple(row) for row in rows if row[1] not in runs.TERMINAL]
+                return not last
 
-        wait_for(all_done, 240, beat)
+        try:
+            wait_for(all_done, 120, beat)
+        except AssertionError as exc:
+            raise AssertionError(f"still unfinished (id, status, attempts): {last}") from exc
     finally:
         for worker in workers:
             stop(worker)

@@ -246,3 +246,25 @@ def test_clean_up_deletes_old_runs_and_their_reports_but_keeps_the_latest(
     assert [p.name for p in (tmp_path / "reports").iterdir()] == [str(ids[2])]
     with sessions() as session:
         assert session.scalars(select(models.Run.id)).all() == [ids[2]]
+
+
+def test_a_committed_trigger_is_sent_at_once_and_a_rolled_back_one_never(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    queue = LocalQueue(lambda rid: None)
+    with sessions() as session:
+        project = projects.create(session, name="p", repository_url=str(tmp_path))
+        runs.create(session, project, trigger="manual")
+        session.rollback()
+        project = projects.create(session, name="p", repository_url=str(tmp_path))
+        kept = runs.create(session, project, trigger="manual", priority="high")
+        session.commit()
+
+        assert outbox.send(session, sessions, queue) == 1
+        assert outbox.send(session, sessions, queue) == 0  # each message goes out once
+
+    assert queue.depth() == {"high": 1, "default": 0, "low": 0}
+    assert outbox.dispatch(sessions, queue) == 0  # nothing left pending for the dispatcher
+    with sessions() as session:
+        (message,) = session.scalars(select(models.OutboxMessage)).all()
+        assert message.payload["run_id"] == kept.id and message.dispatched_at is not None

@@ -56,10 +56,10 @@ class Embedded:
         if isinstance(self.queue, LocalQueue):
             self.queue.stop()
 
-    def notify(self) -> None:
-        """A trigger was committed: send it now, from the caller's thread. The
+    def notify(self, session: Session) -> None:
+        """SESSION committed a trigger: send it now, from the caller's thread. The
         dispatcher thread is the fallback for whatever this could not send."""
-        self._safely(lambda: outbox.dispatch(self.sessions, self.queue))
+        self._safely(lambda: outbox.send(session, self.sessions, self.queue))
 
     def _execute(self, run_id: int) -> None:
         pipeline.execute(run_id, self.settings, self.sessions)

@@ -4,11 +4,37 @@ queue is down the message stays pending and goes out on a later pass."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs.queue import JobQueue
 from repolens.storage.models import OutboxMessage, now
+from repolens.storage.runs import UNSENT
+
+
+def send(session: Session, sessions: sessionmaker[Session], queue: JobQueue) -> int:
+    """After SESSION committed: send the messages it wrote straight away, from
+    what is in memory, then mark them. What cannot go out now stays pending for
+    the dispatcher. A dispatcher pass that picks a message between the commit
+    and the mark sends it twice; the run's claim makes that harmless."""
+    sent: list[int] = []
+    for message in session.info.pop(UNSENT, []):
+        if not inspect(message).has_identity:  # its transaction was rolled back
+            continue
+        payload = message.payload
+        try:
+            queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))
+        except Exception:  # the broker is away: the dispatcher keeps trying
+            break
+        sent.append(message.id)
+    if sent:
+        with sessions.begin() as marking:
+            marking.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent), OutboxMessage.dispatched_at.is_(None))
+                .values(dispatched_at=now(), attempts=OutboxMessage.attempts + 1)
+            )
+    return len(sent)
 
 
 def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100) -> int:

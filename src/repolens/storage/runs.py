@@ -26,23 +26,34 @@ def create(
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
     run = Run(project_id=project.id, trigger=trigger, ref=ref or project.default_branch,
-              priority=priority, status="queued")  # fmt: skip
+              priority=priority, status="queued", job_id=_job_id())  # fmt: skip
     session.add(run)
     session.flush()
     if trigger == "push":
         _supersede(session, run)
-    announce(session, run)
+    announce(session, run, job_id=run.job_id)
     session.flush()
     return run
 
 
-def announce(session: Session, run: Run) -> None:
+def announce(session: Session, run: Run, job_id: str | None = None) -> None:
     """Queue RUN: a fresh job id on its row, and an outbox message that carries it.
     Fixing the id here keeps the dispatcher off the run row, so a worker claiming
-    the run never waits on the dispatcher's transaction."""
-    run.job_id = f"run-{run.id}-{uuid.uuid4().hex[:12]}"
+    the run never waits on the dispatcher's transaction. The message is also
+    remembered in the session, so whoever commits it can send it at once
+    (`outbox.send`)."""
+    run.job_id = job_id or _job_id()
     payload = {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
-    session.add(OutboxMessage(topic="run.queued", payload=payload))
+    message = OutboxMessage(topic="run.queued", payload=payload)
+    session.add(message)
+    session.info.setdefault(UNSENT, []).append(message)
+
+
+UNSENT = "repolens.outbox.unsent"
+
+
+def _job_id() -> str:
+    return f"run-{uuid.uuid4().hex}"
 
 
 def _supersede(session: Session, newer: Run) -> None:

@@ -41,7 +41,7 @@ def retry(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     run.progress, run.current_step = 0, None
     runs.announce(session, run)
     session.commit()
-    jobs.notify()
+    jobs.notify(session)
     return run
 
 

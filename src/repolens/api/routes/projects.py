@@ -45,7 +45,7 @@ def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, jobs: 
     run = runs.create(session, project, trigger="manual", ref=body.ref, priority="high")
     session.add(models.RefreshRequest(project_id=project.id, run_id=run.id, reason=body.reason))
     session.commit()
-    jobs.notify()
+    jobs.notify(session)
     return run
 
 

@@ -96,12 +96,23 @@ def configuration(settings: Settings) -> dict[str, Any]:
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0,
                                       "interval_step": 0.5, "interval_max": 1},
         "broker_connection_timeout": 2,
-        "broker_transport_options": {"queue_order_strategy": "priority",
-                                     "visibility_timeout": settings.job_time_limit_seconds + 300},
+        "broker_transport_options": _transport_options(settings),
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "beat_schedule": BEAT_SCHEDULE,
     }  # fmt: skip
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    """Redis: a message held by a worker that died before claiming its run comes back
+    after the visibility timeout, looked for a few times per timeout."""
+    timeout = settings.broker_visibility_timeout_seconds
+    return {
+        "queue_order_strategy": "priority",
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1, min(10, timeout // 5)),
+        "unacked_restore_throttle": 1,
+    }
 
 
 def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Report]) -> None:
