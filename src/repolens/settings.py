@@ -50,10 +50,23 @@ class Settings(BaseSettings):
     # already running is harmless: the claim refuses it.
     broker_visibility_timeout_seconds: int = 600
     keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
+    events_url: str | None = None  # Redis for live events; default: the broker, if it is Redis
+    events_history: int = 1000  # events kept per channel for clients that reconnect
+    events_keep_seconds: int = 86400  # a channel quiet this long forgets its history
+    ws_queue_size: int = 256  # events waiting for one slow client before it is disconnected
+    ws_ping_seconds: float = 20.0  # server ping interval; a client silent for 2 pings is closed
 
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'repolens.db'}"
+
+    @property
+    def events(self) -> str | None:
+        if self.events_url:
+            return self.events_url
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None
 
     @property
     def mirrors_dir(self) -> Path:
