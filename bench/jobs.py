@@ -38,6 +38,7 @@ from sqlalchemy import select
 from repolens import scoring
 from repolens.jobs import outbox
 from repolens.jobs.backends import celery as backend
+from repolens.realtime.feed import Feed
 from repolens.reports.model import InventoryReport, Report, Target
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, runs
@@ -120,6 +121,7 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
     settings = Settings(database_url=database, broker_url=BROKER)
     sessions = db.sessions(db.engine(settings))
     queue = backend.CeleryQueue(backend.create(settings))
+    outbox.send_on_commit(sessions, queue, Feed(None))  # sent as it commits, as in the API
     wake, stopping = threading.Event(), threading.Event()
 
     def dispatcher() -> None:  # the API process's dispatcher thread
@@ -137,7 +139,6 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
         with sessions.begin() as session:
             run = runs.create(session, projects.get(session, project_id), trigger="manual")
             run_id = run.id
-        outbox.send(session, sessions, queue)  # sent at once; the thread is the fallback
         return run_id
 
     def started_at(run_id: int) -> datetime | None:

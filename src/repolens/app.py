@@ -11,6 +11,8 @@ from repolens import __version__
 from repolens.api import deps, errors
 from repolens.api.routes import jobs, projects, runs
 from repolens.jobs.embedded import Embedded
+from repolens.realtime import hub
+from repolens.realtime.feed import Feed
 from repolens.settings import Settings
 from repolens.storage import db
 
@@ -23,12 +25,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = db.engine(settings)
         app.state.settings = settings
         app.state.sessions = db.sessions(engine)
-        app.state.jobs = Embedded(settings, app.state.sessions)
+        app.state.hub = hub.create(settings)
+        app.state.jobs = Embedded(settings, app.state.sessions, Feed(app.state.hub))
         app.state.jobs.start()
         try:
             yield
         finally:
             app.state.jobs.stop()
+            app.state.hub.close()
             engine.dispose()
 
     app = FastAPI(title="repolens", version=__version__, lifespan=lifespan)

@@ -39,16 +39,18 @@ def hubs(request: pytest.FixtureRequest) -> Iterator[tuple[Hub, Hub]]:
 
 def test_events_are_numbered_per_channel_from_one(hubs: tuple[Hub, Hub]) -> None:
     hub, _ = hubs
-    seqs = [hub.publish("run.progress", "run:1", {"percent": p}).seq for p in (10, 20)]
-    other = hub.publish("run.queued", "run:2", {})
+    first = hub.publish("run.progress", ["run:1", "project:9"], {"percent": 10})
+    second = hub.publish("run.progress", ["run:1"], {"percent": 20})
+    other = hub.publish("run.queued", ["run:2"], {})[0]
 
-    assert seqs == [1, 2] and other.seq == 1
-    assert other.wire()["channel"] == "run:2" and other.wire()["v"] == 1
+    assert [(e.channel, e.seq) for e in first + second] == [
+        ("run:1", 1), ("project:9", 1), ("run:1", 2)]  # fmt: skip
+    assert other.seq == 1 and other.wire()["channel"] == "run:2" and other.wire()["v"] == 1
 
 
 def test_a_client_that_saw_seq_n_gets_exactly_what_came_after(hubs: tuple[Hub, Hub]) -> None:
     hub, _ = hubs
-    published = [hub.publish("run.progress", "run:7", {"percent": p}) for p in range(4)]
+    published = [hub.publish("run.progress", ["run:7"], {"percent": p})[0] for p in range(4)]
 
     history = hub.history("run:7", after=2, epoch=published[0].epoch)
 
@@ -60,7 +62,7 @@ def test_a_client_that_saw_seq_n_gets_exactly_what_came_after(hubs: tuple[Hub, H
 def test_history_that_no_longer_reaches_back_says_so(hubs: tuple[Hub, Hub]) -> None:
     hub, _ = hubs
     for percent in range(30):  # five are kept
-        hub.publish("run.progress", "run:3", {"percent": percent})
+        hub.publish("run.progress", ["run:3"], {"percent": percent})
 
     assert not hub.history("run:3", after=1).complete
     assert not hub.history("run:3", after=29, epoch="another-epoch").complete
@@ -74,25 +76,25 @@ def test_listeners_hear_events_published_by_another_process(hubs: tuple[Hub, Hub
     listener.listen(heard.put)
     _wait_until_listening(publisher, heard)
 
-    sent = [publisher.publish("run.step", "run:5", {"name": name}) for name in ("fetch", "scan")]
+    sent = [publisher.publish("run.step", ["run:5"], {"name": name}) for name in ("get", "scan")]
 
     got = [heard.get(timeout=5) for _ in sent]
     assert [(e.channel, e.seq, e.data["name"]) for e in got] == [
-        ("run:5", 1, "fetch"), ("run:5", 2, "scan")]  # fmt: skip
+        ("run:5", 1, "get"), ("run:5", 2, "scan")]  # fmt: skip
 
 
 def test_an_unknown_type_or_channel_is_refused(hubs: tuple[Hub, Hub]) -> None:
     hub, _ = hubs
     with pytest.raises(ValueError, match="unknown event type"):
-        hub.publish("run.exploded", "run:1", {})
+        hub.publish("run.exploded", ["run:1"], {})
     with pytest.raises(ValueError, match="not a channel"):
-        hub.publish("run.queued", "runs:1", {})
+        hub.publish("run.queued", ["runs:1"], {})
 
 
 def _wait_until_listening(hub: Hub, heard: queue.Queue[Event]) -> None:
     """The Redis listener subscribes in its own thread: publish until it hears."""
     for _ in range(100):
-        hub.publish("queue.stats", "global", {})
+        hub.publish("queue.stats", ["global"], {})
         try:
             heard.get(timeout=0.05)
         except queue.Empty:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from repolens.errors import ScanAborted
 from repolens.jobs import outbox, pipeline, recovery
 from repolens.jobs.backends.local import LocalQueue
+from repolens.realtime.backends.memory import MemoryHub
+from repolens.realtime.feed import Feed
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, runs
 from repolens.storage.models import now
@@ -248,23 +250,25 @@ def test_clean_up_deletes_old_runs_and_their_reports_but_keeps_the_latest(
         assert session.scalars(select(models.Run.id)).all() == [ids[2]]
 
 
-def test_a_committed_trigger_is_sent_at_once_and_a_rolled_back_one_never(
+def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_back_one_never(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    queue = LocalQueue(lambda rid: None)
+    queue, hub = LocalQueue(lambda rid: None), MemoryHub()
+    outbox.send_on_commit(sessions, queue, Feed(hub))
     with sessions() as session:
         project = projects.create(session, name="p", repository_url=str(tmp_path))
         runs.create(session, project, trigger="manual")
         session.rollback()
         project = projects.create(session, name="p", repository_url=str(tmp_path))
         kept = runs.create(session, project, trigger="manual", priority="high")
+        assert queue.depth()["high"] == 0  # not before the commit
         session.commit()
-
-        assert outbox.send(session, sessions, queue) == 1
-        assert outbox.send(session, sessions, queue) == 0  # each message goes out once
 
     assert queue.depth() == {"high": 1, "default": 0, "low": 0}
     assert outbox.dispatch(sessions, queue) == 0  # nothing left pending for the dispatcher
+    (queued,) = hub.history(f"run:{kept.id}").events
+    assert (queued.type, queued.data["priority"]) == ("run.queued", "high")
+    assert [e.data["run_id"] for e in hub.history("global").events] == [kept.id]
     with sessions() as session:
         (message,) = session.scalars(select(models.OutboxMessage)).all()
         assert message.payload["run_id"] == kept.id and message.dispatched_at is not None

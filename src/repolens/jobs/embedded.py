@@ -14,16 +14,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from repolens.jobs import outbox, pipeline, recovery, schedule
 from repolens.jobs.backends.local import LocalQueue
 from repolens.jobs.queue import JobQueue
+from repolens.realtime.feed import Feed
 from repolens.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class Embedded:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], feed: Feed | None = None
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.feed = feed or Feed(None)
         self.queue: JobQueue = self._queue()
+        outbox.send_on_commit(sessions, self.queue, self.feed)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch, name="repolens-outbox",
@@ -56,13 +61,8 @@ class Embedded:
         if isinstance(self.queue, LocalQueue):
             self.queue.stop()
 
-    def notify(self, session: Session) -> None:
-        """SESSION committed a trigger: send it now, from the caller's thread. The
-        dispatcher thread is the fallback for whatever this could not send."""
-        self._safely(lambda: outbox.send(session, self.sessions, self.queue))
-
     def _execute(self, run_id: int) -> None:
-        pipeline.execute(run_id, self.settings, self.sessions)
+        pipeline.execute(run_id, self.settings, self.sessions, feed=self.feed)
 
     def _dispatch(self) -> None:
         periodic = {self._rescans: 30.0, self._clean_up: 3600.0}

@@ -4,23 +4,48 @@ queue is down the message stays pending and goes out on a later pass."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select, update
+import logging
+
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs.queue import JobQueue
-from repolens.storage.models import OutboxMessage, now
-from repolens.storage.runs import UNSENT
+from repolens.realtime.feed import Feed
+from repolens.storage import runs
+from repolens.storage.models import OutboxMessage, Run, now
+
+log = logging.getLogger(__name__)
 
 
-def send(session: Session, sessions: sessionmaker[Session], queue: JobQueue) -> int:
-    """After SESSION committed: send the messages it wrote straight away, from
-    what is in memory, then mark them. What cannot go out now stays pending for
-    the dispatcher. A dispatcher pass that picks a message between the commit
-    and the mark sends it twice; the run's claim makes that harmless."""
+def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed) -> None:
+    """From now on, runs a session of SESSIONS announces are published as queued
+    and sent the moment the session commits, from memory and in the committing
+    thread. What cannot go out then stays pending for the dispatcher."""
+
+    def committed(session: Session) -> None:
+        sent = runs.announced(session)
+        for run, _ in sent:
+            feed.queued(run)  # before the worker can say it started
+        try:
+            send(sent, sessions, queue)
+        except Exception:  # marking failed: the dispatcher sends again, the claim dedupes
+            log.exception("sending committed triggers failed")
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(runs.ANNOUNCED, None)
+
+    event.listen(sessions, "after_commit", committed)
+    event.listen(sessions, "after_rollback", rolled_back)
+
+
+def send(
+    announced: list[tuple[Run, OutboxMessage]], sessions: sessionmaker[Session], queue: JobQueue
+) -> int:
+    """Send committed messages straight away, then mark them. A dispatcher pass
+    that picks one between the commit and the mark sends it twice; the run's
+    claim makes that harmless."""
     sent: list[int] = []
-    for message in session.info.pop(UNSENT, []):
-        if not inspect(message).has_identity:  # its transaction was rolled back
-            continue
+    for _, message in announced:
         payload = message.payload
         try:
             queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))

@@ -15,12 +15,13 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
+from repolens.realtime.feed import Feed
 from repolens.errors import InputError, RepolensError, ScanAborted
 from repolens.reports import formats
 from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import models, results, runs
-from repolens.storage.models import now
+from repolens.storage.models import Run, now
 
 REPORT_FORMATS = ("json", "md", "sarif", "html")
 
@@ -32,16 +33,21 @@ class RunObserver:
 
     sessions: sessionmaker[Session]
     run_id: int
+    project_id: int = 0
+    feed: Feed = field(default_factory=lambda: Feed(None))
     interval: float = 0.5
     cancelled: bool = False
     _last: float = field(default=0.0)
     _stage: str = "queued"
+    _counts: tuple[int, int, str] = (0, 0, "")
 
     def stage(self, name: str) -> None:
         self._stage = name
         self._write(None, force=True)
+        self.feed.step(self.run_id, self.project_id, name)
 
     def progress(self, done: int, total: int, message: str) -> None:
+        self._counts = (done, total, message)
         self._write(min(99, 100 * done // max(total, 1)))
 
     def should_abort(self) -> bool:
@@ -60,6 +66,10 @@ class RunObserver:
             if percent is not None:
                 run.progress = percent
             self.cancelled = run.cancel_requested
+            percent = run.progress
+        done, total, message = self._counts
+        self.feed.progress(self.run_id, self.project_id, percent=percent, step=self._stage,
+                           current=done, total=total, message=message)  # fmt: skip
 
 
 def execute(
@@ -69,34 +79,40 @@ def execute(
     *,
     worker: str = "local",
     scanner: Callable[..., Report] = scan.run,
+    feed: Feed | None = None,
 ) -> str:
-    """Run the scan of RUN_ID to a terminal state; returns that state."""
-    request = _start(run_id, sessions, worker, picked_up=now())
-    if request is None:
+    """Run the scan of RUN_ID to a terminal state; returns that state. FEED
+    hears of every change once it is committed."""
+    feed = feed or Feed(None)
+    started = _start(run_id, sessions, worker, picked_up=now(), feed=feed)
+    if started is None:
         return runs.get_status(sessions, run_id)
-    observer = RunObserver(sessions, run_id)
+    request, project_id = started
+    observer = RunObserver(sessions, run_id, project_id, feed)
     try:
         report = scanner(request, settings, observer=observer, should_abort=observer.should_abort,
                          time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
     except ScanAborted:
-        return _finish(sessions, run_id, "cancelled", "cancelled while running")
+        return _finish(sessions, run_id, "cancelled", "cancelled while running", feed)
     except InputError as exc:
-        return _finish(sessions, run_id, "failed", str(exc))
+        return _finish(sessions, run_id, "failed", str(exc), feed)
     except RepolensError as exc:
-        return _finish(sessions, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        return _finish(sessions, run_id, "failed", f"{type(exc).__name__}: {exc}", feed)
     written = formats.write(report, REPORT_FORMATS, settings.data_dir / "reports" / str(run_id))
     with sessions.begin() as session:
         run = runs.get(session, run_id)
-        results.record(session, run, report)
+        new = results.record(session, run, report)
         _store_reports(session, run_id, written)
         run.status, run.progress, run.finished_at = "completed", 100, now()
         run.current_step = "done"
+    feed.findings(run, new)
+    feed.finished(run)
     return "completed"
 
 
 def _start(
-    run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime
-) -> scan.ScanRequest | None:
+    run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime, feed: Feed
+) -> tuple[scan.ScanRequest, int] | None:
     """Claim the run: only a queued run starts, so a message delivered twice
     (a redelivery after a crash, a retry racing the reaper) runs it once."""
     with sessions.begin() as session:
@@ -105,21 +121,32 @@ def _start(
             return None
         if run.cancel_requested:
             run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
-            return None
-        project = run.project
-        run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
-        run.started_at = run.started_at or picked_up
-        run.heartbeat_at = now()
-        options = dict(project.analyzer_options or {})
-        if project.plan_path:
-            options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
-        return scan.ScanRequest(location=project.repository_url, ref=run.ref, options=options)
+            ended: Run | None = run
+        else:
+            ended = None
+            project = run.project
+            run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
+            run.started_at = run.started_at or picked_up
+            run.heartbeat_at = now()
+            options = dict(project.analyzer_options or {})
+            if project.plan_path:
+                options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
+            request = scan.ScanRequest(location=project.repository_url, ref=run.ref,
+                                       options=options)  # fmt: skip
+    if ended is not None:
+        feed.finished(ended)
+        return None
+    feed.started(run)
+    return request, run.project_id
 
 
-def _finish(sessions: sessionmaker[Session], run_id: int, status: str, error: str) -> str:
+def _finish(
+    sessions: sessionmaker[Session], run_id: int, status: str, error: str, feed: Feed
+) -> str:
     with sessions.begin() as session:
         run = runs.get(session, run_id)
         run.status, run.error, run.finished_at = status, error, now()
+    feed.finished(run)
     return status
 
 

@@ -6,7 +6,7 @@ pub/sub when several processes share the events (`backends.redis`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,8 +31,9 @@ class History:
 class Hub(Protocol):
     backend: str
 
-    def publish(self, type: str, channel: str, data: dict[str, Any]) -> Event:
-        """Append an event to CHANNEL's history and fan it out; returns it with its seq."""
+    def publish(self, type: str, channels: Sequence[str], data: dict[str, Any]) -> list[Event]:
+        """Append an event to each of CHANNELS' histories and fan them out, at
+        once; returns them with their seqs."""
 
     def history(self, channel: str, after: int = 0, epoch: str | None = None) -> History:
         """The kept events of CHANNEL with seq > AFTER (in EPOCH, when given)."""

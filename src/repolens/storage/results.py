@@ -7,6 +7,8 @@ that run had and this one has not is stored again as `fixed`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -29,7 +31,11 @@ def previous_run(session: Session, run: models.Run) -> models.Run | None:
     )
 
 
-def record(session: Session, run: models.Run, report: Report) -> None:
+BRIEF = ("fingerprint", "analyzer", "rule_id", "severity", "category", "title", "path", "line")
+
+
+def record(session: Session, run: models.Run, report: Report) -> list[dict[str, Any]]:
+    """Store REPORT as RUN's results; returns the new findings, briefly (for events)."""
     for table in RESULT_TABLES:
         session.execute(delete(table).where(table.run_id == run.id))
     before = previous_run(session, run)
@@ -42,9 +48,12 @@ def record(session: Session, run: models.Run, report: Report) -> None:
         )
         known = {row.fingerprint: row for row in rows}
     current = {f.fingerprint for f in report.findings}
+    new: list[dict[str, Any]] = []
     for finding in report.findings:
         data = finding.to_dict()
         state = "existing" if finding.fingerprint in known else "new"
+        if state == "new":
+            new.append({key: data.get(key) for key in BRIEF})
         triage = known[finding.fingerprint].triage if state == "existing" else "open"
         session.add(models.Finding(run_id=run.id, project_id=run.project_id, state=state,
                                    triage=triage, **data))  # fmt: skip
@@ -66,6 +75,7 @@ def record(session: Session, run: models.Run, report: Report) -> None:
         "fixed": len(set(known) - current),
     }
     session.flush()
+    return new
 
 
 def _fixed(old: models.Finding, run: models.Run) -> models.Finding:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError
@@ -39,17 +39,23 @@ def create(
 def announce(session: Session, run: Run, job_id: str | None = None) -> None:
     """Queue RUN: a fresh job id on its row, and an outbox message that carries it.
     Fixing the id here keeps the dispatcher off the run row, so a worker claiming
-    the run never waits on the dispatcher's transaction. The message is also
-    remembered in the session, so whoever commits it can send it at once
-    (`outbox.send`)."""
+    the run never waits on the dispatcher's transaction. The pair is also
+    remembered in the session, so it can be sent the moment it commits
+    (`outbox.send_on_commit`)."""
     run.job_id = job_id or _job_id()
     payload = {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
     message = OutboxMessage(topic="run.queued", payload=payload)
     session.add(message)
-    session.info.setdefault(UNSENT, []).append(message)
+    session.info.setdefault(ANNOUNCED, []).append((run, message))
 
 
-UNSENT = "repolens.outbox.unsent"
+ANNOUNCED = "repolens.runs.announced"  # (run, message) pairs this session wrote
+
+
+def announced(session: Session) -> list[tuple[Run, OutboxMessage]]:
+    """Take the runs SESSION announced in the transaction it just committed."""
+    return [(run, message) for run, message in session.info.pop(ANNOUNCED, [])
+            if inspect(message).has_identity]  # fmt: skip
 
 
 def _job_id() -> str:

@@ -32,7 +32,7 @@ def job(run_id: int, session: DbSession) -> models.Run:
 
 @router.post("/jobs/{run_id}/retry", status_code=status.HTTP_202_ACCEPTED,
              response_model=schemas.RunOut)  # fmt: skip
-def retry(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
+def retry(run_id: int, session: DbSession) -> models.Run:
     run = runs.get(session, run_id)
     if run.status not in ("failed", "cancelled"):
         raise HTTPException(409, f"run {run_id} is {run.status}; only failed or cancelled runs "
@@ -40,8 +40,7 @@ def retry(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     run.status, run.error, run.finished_at, run.cancel_requested = "queued", None, None, False
     run.progress, run.current_step = 0, None
     runs.announce(session, run)
-    session.commit()
-    jobs.notify(session)
+    session.commit()  # sent and announced as it commits
     return run
 
 
@@ -55,6 +54,8 @@ def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     if run.status == "queued":
         jobs.queue.cancel(run.id, run.job_id)
         run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
+        session.commit()
+        jobs.feed.finished(run)
     return run
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import DbSession, Jobs
+from repolens.api.deps import DbSession
 from repolens.storage import models, projects, runs
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -39,13 +39,12 @@ def delete(project_id: int, session: DbSession) -> None:
 
 @router.post("/{project_id}/refresh", status_code=status.HTTP_202_ACCEPTED,
              response_model=schemas.RunOut)  # fmt: skip
-def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, jobs: Jobs) -> models.Run:
+def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> models.Run:
     """A manual scan: queued at high priority, answered at once."""
     project = projects.get(session, project_id)
     run = runs.create(session, project, trigger="manual", ref=body.ref, priority="high")
     session.add(models.RefreshRequest(project_id=project.id, run_id=run.id, reason=body.reason))
-    session.commit()
-    jobs.notify(session)
+    session.commit()  # sent and announced as it commits
     return run
 
 

@@ -10,6 +10,7 @@ is claimed by a conditional update, so it runs once. Beat runs the reaper
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,15 +18,20 @@ from typing import Any
 from celery import Celery
 from kombu.entity import Queue
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
 from repolens.jobs import outbox, pipeline, recovery, schedule
 from repolens.jobs.queue import PRIORITY_RANK
+from repolens.realtime import hub
+from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import db
 
 SCAN_TASK = "repolens.scan"
+
+log = logging.getLogger(__name__)
 
 
 class CeleryQueue:
@@ -116,13 +122,24 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 
 def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Report]) -> None:
-    sessions = functools.cache(lambda: db.sessions(db.engine(settings)))
+    @functools.cache
+    def feed() -> Feed:
+        if not settings.events:
+            log.warning("REPOLENS_EVENTS_URL is not set: this worker's live events reach no one")
+        return Feed(hub.create(settings))
+
+    @functools.cache
+    def sessions() -> sessionmaker[Session]:
+        made = db.sessions(db.engine(settings))
+        outbox.send_on_commit(made, CeleryQueue(app), feed())
+        return made
 
     @app.task(name=SCAN_TASK, bind=True, autoretry_for=(OperationalError,), retry_backoff=2,
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
     def scan(task: Any, run_id: int) -> str:
         worker = task.request.hostname or "?"
-        return pipeline.execute(run_id, settings, sessions(), worker=worker, scanner=scanner)
+        return pipeline.execute(run_id, settings, sessions(), worker=worker, scanner=scanner,
+                                feed=feed())  # fmt: skip
 
     @app.task(name="repolens.reap")
     def reap() -> list[int]:

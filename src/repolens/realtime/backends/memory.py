@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from repolens.realtime import events
@@ -24,18 +25,21 @@ class MemoryHub:
         self._seq: dict[str, int] = {}
         self._listeners: list[Listener] = []
 
-    def publish(self, type: str, channel: str, data: dict[str, Any]) -> Event:
-        fields = events.body(type, channel, data)
+    def publish(self, type: str, channels: Sequence[str], data: dict[str, Any]) -> list[Event]:
+        bodies = [events.body(type, channel, data) for channel in channels]
+        published = []
         with self._lock:
-            seq = self._seq.get(channel, 0) + 1
-            self._seq[channel] = seq
-            event = events.from_body(seq, self.epoch, fields)
-            self._kept.setdefault(channel, deque(maxlen=self.keep)).append(event)
-            listeners = list(self._listeners)
-            # Inside the lock: listeners see each channel's events in seq order.
-            for listener in listeners:
-                listener(event)
-        return event
+            for fields in bodies:
+                channel = fields["channel"]
+                seq = self._seq.get(channel, 0) + 1
+                self._seq[channel] = seq
+                event = events.from_body(seq, self.epoch, fields)
+                self._kept.setdefault(channel, deque(maxlen=self.keep)).append(event)
+                published.append(event)
+                # Inside the lock: listeners see each channel's events in seq order.
+                for listener in self._listeners:
+                    listener(event)
+        return published
 
     def history(self, channel: str, after: int = 0, epoch: str | None = None) -> History:
         with self._lock:

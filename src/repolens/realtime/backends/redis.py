@@ -3,7 +3,8 @@ counter beside it) and one pub/sub channel that fans every event out to every
 listening process.
 
 Publishing is one Lua script, so numbering, keeping and fanning out happen
-atomically and in seq order. Keys of a quiet channel expire; when its counter
+atomically and in seq order, for all the channels of an event in one round trip
+(the keys of several channels in one script: a single Redis, not a Cluster). Keys of a quiet channel expire; when its counter
 starts again it starts a new epoch, and a client holding an old seq is told the
 history no longer covers it."""
 
@@ -13,6 +14,7 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -25,23 +27,31 @@ log = logging.getLogger(__name__)
 
 FANOUT = "repolens:events"
 
+# KEYS: seq, stream, epoch of each channel in turn; ARGV: keep, fan-out channel,
+# a fresh epoch, expiry, then one body per channel. One round trip for all.
 _PUBLISH = """
-local seq = redis.call('INCR', KEYS[1])
-if seq == 1 then
-  redis.call('DEL', KEYS[2])
-  redis.call('SET', KEYS[3], ARGV[4])
+local out = {}
+for c = 0, #KEYS / 3 - 1 do
+  local seq_key, stream, epoch_key = KEYS[3*c+1], KEYS[3*c+2], KEYS[3*c+3]
+  local body = ARGV[5 + c]
+  local seq = redis.call('INCR', seq_key)
+  if seq == 1 then
+    redis.call('DEL', stream)
+    redis.call('SET', epoch_key, ARGV[3])
+  end
+  local epoch = redis.call('GET', epoch_key)
+  redis.call('XADD', stream, 'MAXLEN', ARGV[1], seq .. '-1', 'b', body)
+  for _, key in ipairs({seq_key, stream, epoch_key}) do redis.call('EXPIRE', key, ARGV[4]) end
+  redis.call('PUBLISH', ARGV[2], seq .. '|' .. epoch .. '|' .. body)
+  table.insert(out, {seq, epoch})
 end
-local epoch = redis.call('GET', KEYS[3])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], seq .. '-1', 'b', ARGV[2])
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
-redis.call('PUBLISH', ARGV[3], seq .. '|' .. epoch .. '|' .. ARGV[2])
-return {seq, epoch}
+return out
 """
 
 
 def _keys(channel: str) -> list[str]:
-    tag = f"repolens:{{{channel}}}"  # one hash slot per channel
-    return [f"{tag}:seq", f"{tag}:stream", f"{tag}:epoch"]
+    base = f"repolens:ch:{channel}"
+    return [f"{base}:seq", f"{base}:stream", f"{base}:epoch"]
 
 
 class RedisHub:
@@ -57,17 +67,21 @@ class RedisHub:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def publish(self, type: str, channel: str, data: dict[str, Any]) -> Event:
-        fields = events.body(type, channel, data)
-        payload = json.dumps(fields, separators=(",", ":"))
-        args = [self.keep, payload, FANOUT, uuid.uuid4().hex[:12], self.keep_seconds]
-        seq, epoch = self._publish(keys=_keys(channel), args=args)
-        return events.from_body(int(seq), str(epoch), fields)
+    def publish(self, type: str, channels: Sequence[str], data: dict[str, Any]) -> list[Event]:
+        bodies = [events.body(type, channel, data) for channel in channels]
+        keys = [key for channel in channels for key in _keys(channel)]
+        args: list[str | int] = [self.keep, FANOUT, uuid.uuid4().hex[:12], self.keep_seconds]
+        args += [json.dumps(fields, separators=(",", ":")) for fields in bodies]
+        numbered = self._publish(keys=keys, args=args)
+        return [events.from_body(int(seq), str(epoch), fields)
+                for (seq, epoch), fields in zip(numbered, bodies, strict=True)]  # fmt: skip
 
     def history(self, channel: str, after: int = 0, epoch: str | None = None) -> History:
         seq_key, stream, epoch_key = _keys(channel)
         with self._client.pipeline(transaction=True) as pipe:
-            pipe.get(seq_key).get(epoch_key).xrange(stream, f"{after + 1}-0", "+")
+            pipe.get(seq_key)
+            pipe.get(epoch_key)
+            pipe.xrange(stream, f"{after + 1}-0", "+")
             pipe.xrange(stream, "-", "+", count=1)
             last, current, entries, first = pipe.execute()
         current = current or ""
@@ -106,7 +120,7 @@ class RedisHub:
 
     def _receive(self) -> None:
         client = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
             pubsub.subscribe(FANOUT)
             while not self._stopping.is_set():

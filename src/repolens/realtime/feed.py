@@ -1,0 +1,60 @@
+"""Events about runs, derived from the run row after its change is committed.
+
+A run's events go to `run:<id>` and `project:<id>`; its queued, started and
+terminal events to `global` as well (the dashboard). Publishing never fails a
+run: the database is the truth, and a client that missed events refetches."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from repolens.realtime.events import TERMINAL
+from repolens.realtime.hub import Hub
+from repolens.storage.models import Run
+
+log = logging.getLogger(__name__)
+
+COARSE = {"run.queued", "run.started", *TERMINAL.values()}
+FINDINGS_PER_BATCH = 100
+
+
+class Feed:
+    def __init__(self, hub: Hub | None) -> None:
+        self.hub = hub
+
+    def queued(self, run: Run) -> None:
+        self._run(run, "run.queued", priority=run.priority, trigger=run.trigger, ref=run.ref)
+
+    def started(self, run: Run) -> None:
+        self._run(run, "run.started", attempt=run.attempts, worker=run.worker)
+
+    def step(self, run_id: int, project_id: int, name: str) -> None:
+        self._send(run_id, project_id, "run.step", {"step": name})
+
+    def progress(self, run_id: int, project_id: int, **data: Any) -> None:
+        self._send(run_id, project_id, "run.progress", data)
+
+    def findings(self, run: Run, new: list[dict[str, Any]]) -> None:
+        for start in range(0, len(new), FINDINGS_PER_BATCH):
+            batch = new[start : start + FINDINGS_PER_BATCH]
+            self._run(run, "run.finding_batch", findings=batch)
+
+    def finished(self, run: Run) -> None:
+        self._run(run, TERMINAL[run.status], error=run.error, summary=run.summary)
+
+    def _run(self, run: Run, type: str, **data: Any) -> None:
+        data = {"status": run.status, "progress": run.progress, **data}
+        self._send(run.id, run.project_id, type, data)
+
+    def _send(self, run_id: int, project_id: int, type: str, data: dict[str, Any]) -> None:
+        if self.hub is None:
+            return
+        data = {"run_id": run_id, "project_id": project_id, **data}
+        channels = [f"run:{run_id}", f"project:{project_id}"]
+        if type in COARSE:
+            channels.append("global")
+        try:
+            self.hub.publish(type, channels, data)
+        except Exception as exc:  # the event bus is away: the run goes on
+            log.warning("event %s of run %s not published: %s", type, run_id, exc)
