@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
-from repolens.realtime.feed import Feed
 from repolens.errors import InputError, RepolensError, ScanAborted
+from repolens.realtime.feed import Feed
 from repolens.reports import formats
 from repolens.reports.model import Report
 from repolens.settings import Settings

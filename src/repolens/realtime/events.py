@@ -57,8 +57,9 @@ def body(type: str, channel: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_body(seq: int, epoch: str, fields: dict[str, Any]) -> Event:
+    data = fields.get("data") or {}
     return Event(seq=seq, type=fields["type"], channel=fields["channel"], ts=fields["ts"],
-                 data=fields.get("data") or {}, epoch=epoch, v=fields.get("v", VERSION))  # fmt: skip
+                 data=data, epoch=epoch, v=fields.get("v", VERSION))  # fmt: skip
 
 
 def is_channel(name: str) -> bool:

@@ -4,9 +4,9 @@ listening process.
 
 Publishing is one Lua script, so numbering, keeping and fanning out happen
 atomically and in seq order, for all the channels of an event in one round trip
-(the keys of several channels in one script: a single Redis, not a Cluster). Keys of a quiet channel expire; when its counter
-starts again it starts a new epoch, and a client holding an old seq is told the
-history no longer covers it."""
+(the keys of several channels in one script: a single Redis, not a Cluster).
+Keys of a quiet channel expire; when its counter starts again it starts a new
+epoch, and a client holding an old seq is told the history no longer covers it."""
 
 from __future__ import annotations
 
@@ -136,4 +136,3 @@ class RedisHub:
         finally:
             pubsub.close()
             client.close()
-
