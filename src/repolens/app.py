@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,9 @@ from repolens.api import deps, errors
 from repolens.api.routes import jobs, projects, runs
 from repolens.jobs.embedded import Embedded
 from repolens.realtime import hub
+from repolens.realtime import routes as realtime
 from repolens.realtime.feed import Feed
+from repolens.realtime.rooms import Rooms
 from repolens.settings import Settings
 from repolens.storage import db
 
@@ -27,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = db.sessions(engine)
         app.state.hub = hub.create(settings)
         app.state.jobs = Embedded(settings, app.state.sessions, Feed(app.state.hub))
+        app.state.rooms = Rooms(app.state.hub, asyncio.get_running_loop(), settings.ws_queue_size)
         app.state.jobs.start()
         try:
             yield
@@ -40,4 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     guarded = [Depends(deps.authorised)]
     for router in (projects.router, runs.router, jobs.router):
         app.include_router(router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(realtime.api, prefix="/api/v1")
+    app.include_router(realtime.sockets)
     return app

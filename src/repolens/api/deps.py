@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from repolens.jobs.embedded import Embedded
+from repolens.realtime import access
 from repolens.settings import Settings
 
 
@@ -31,11 +31,8 @@ def jobs(request: Request) -> Embedded:
 
 def authorised(request: Request) -> None:
     """Until users and roles exist: the REPOLENS_API_TOKEN as a bearer token, when set."""
-    expected = request.app.state.settings.api_token
-    if not expected:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+    token = access.bearer(request.headers.get("authorization"))
+    if access.authenticate(request.app.state.settings, token) is None:
         raise HTTPException(401, "A valid bearer token is required.",
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 

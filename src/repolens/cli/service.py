@@ -34,7 +34,9 @@ def serve(
     settings = Settings()
     migrate.upgrade(settings)
     uvicorn.run(create_app(settings), host=host or settings.api_host,
-                port=port or settings.api_port, log_level="info")  # fmt: skip
+                port=port or settings.api_port, log_level="info",
+                ws_ping_interval=settings.ws_ping_seconds,
+                ws_ping_timeout=settings.ws_ping_seconds)  # fmt: skip
 
 
 @project_app.command("add")

@@ -1,0 +1,49 @@
+"""Who may connect, and to which channels: the one place both are decided.
+
+Until users and roles exist there is one principal, the holder of
+`REPOLENS_API_TOKEN` (everyone, when it is not set), allowed every channel.
+Roles will replace `authenticate` and `may_subscribe`, nothing else."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from repolens.realtime.events import is_channel
+from repolens.settings import Settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+
+
+def authenticate(settings: Settings, token: str | None) -> Principal | None:
+    """The principal TOKEN stands for; None when it stands for no one."""
+    expected = settings.api_token
+    if not expected:
+        return Principal("local")
+    if token and hmac.compare_digest(token.encode(), expected.encode()):
+        return Principal("token")
+    return None
+
+
+def may_subscribe(principal: Principal | None, channel: str) -> bool:
+    return principal is not None and is_channel(channel)
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header."""
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+SUBPROTOCOL = "repolens.v1"
+TOKEN_SUBPROTOCOL = "bearer."  # browsers cannot set headers: `bearer.<token>` as a subprotocol
+
+
+def from_subprotocols(offered: list[str]) -> str | None:
+    for name in offered:
+        if name.startswith(TOKEN_SUBPROTOCOL):
+            return name[len(TOKEN_SUBPROTOCOL) :]
+    return None

@@ -1,0 +1,318 @@
+"""WebSocket and SSE endpoints.
+
+`/ws` speaks the JSON protocol (auth, subscribe with resume, unsubscribe, ping);
+`/ws/runs/{id}` (alias `/ws/run/{id}`), `/ws/tasks/{id}` and `/ws/dashboard`
+are the seeds' fixed-channel paths; `/api/v1/events/{channel}` is the same
+stream as server-sent events, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from repolens.api import deps
+from repolens.errors import InputError, NotFoundError
+from repolens.realtime import access, snapshots
+from repolens.realtime.events import TERMINAL, Event, is_channel
+from repolens.realtime.hub import History
+from repolens.realtime.rooms import SLOW_CONSUMER, Rooms, Subscriber
+
+UNAUTHORISED = 4401
+AUTH_WAIT_SECONDS = 10.0
+
+sockets = APIRouter()
+api = APIRouter(dependencies=[Depends(deps.authorised)], tags=["realtime"])
+
+Message = Event | dict[str, Any]
+Translate = Callable[[Message], list[dict[str, Any]]]
+
+
+def _wire(message: Message) -> list[dict[str, Any]]:
+    return [message.wire() if isinstance(message, Event) else message]
+
+
+class Link:
+    """One WebSocket connection: authentication, the client's messages, and a
+    sender that drains the subscriber's queue until the client goes away or
+    falls too far behind."""
+
+    def __init__(self, websocket: WebSocket, translate: Translate = _wire) -> None:
+        self.websocket = websocket
+        self.app = websocket.app
+        self.rooms: Rooms = websocket.app.state.rooms
+        self.subscriber = self.rooms.subscriber()
+        self.translate = translate
+        self.principal: access.Principal | None = None
+
+    async def open(self, require_auth: bool) -> bool:
+        """Accept, and authenticate from the header or subprotocol; with
+        REQUIRE_AUTH, wait for an `auth` message when neither carried a token."""
+        offered = self.websocket.scope.get("subprotocols", [])
+        token = access.bearer(self.websocket.headers.get("authorization"))
+        token = token or access.from_subprotocols(offered)
+        chosen = access.SUBPROTOCOL if access.SUBPROTOCOL in offered else None
+        await self.websocket.accept(subprotocol=chosen)
+        self.principal = access.authenticate(self.app.state.settings, token)
+        if self.principal is None and token is not None:
+            await self.websocket.close(UNAUTHORISED, "invalid token")
+            return False
+        if self.principal is None and require_auth:
+            try:
+                first = await asyncio.wait_for(self.websocket.receive_json(), AUTH_WAIT_SECONDS)
+            except (TimeoutError, ValueError):
+                first = {}
+            if not await self._auth(first if isinstance(first, dict) else {}):
+                return False
+        return True
+
+    async def run(self, protocol: bool = True) -> None:
+        """Serve until the client leaves or falls behind; PROTOCOL False answers
+        pings only (the fixed-channel paths)."""
+        tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._receive(protocol)),
+                 asyncio.create_task(self.subscriber.overflowed.wait())]  # fmt: skip
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            self.rooms.forget(self.subscriber)
+        if self.subscriber.overflowed.is_set():
+            with contextlib.suppress(Exception):
+                reason = f"slow consumer: more than {self.subscriber.size} events unread"
+                await asyncio.wait_for(self.websocket.close(SLOW_CONSUMER, reason), 1.0)
+
+    async def subscribe(self, channel: str, last_seq: int | None = None, epoch: str | None = None,
+                        request_id: Any = None) -> dict[str, Any] | None:  # fmt: skip
+        """Join CHANNEL and queue the acknowledgement (and snapshot); returns the
+        error message instead when the subscription is refused."""
+        if not is_channel(channel):
+            return _error(request_id, "invalid", f"not a channel: {channel!r}")
+        if not access.may_subscribe(self.principal, channel):
+            return _error(request_id, "forbidden", f"not allowed to subscribe to {channel}")
+        sessions = self.app.state.sessions
+        state = await run_in_threadpool(snapshots.state, sessions, channel)
+        if state is None:
+            return _error(request_id, "not_found", f"{channel} does not exist")
+
+        def preface(history: History) -> list[dict[str, Any]]:
+            recovered = last_seq is not None and history.complete
+            said: list[dict[str, Any]] = [
+                {"type": "subscribed", "id": request_id, "channel": channel,
+                 "epoch": history.epoch, "seq": history.last_seq, "recovered": recovered}]  # fmt: skip
+            if not recovered:
+                said.append(_snapshot(channel, history, state))
+            return said
+
+        await self.subscriber.join(channel, last_seq, epoch, preface)
+        return None
+
+    def _refuse(self, request_id: Any, code: str, message: str) -> None:
+        self.subscriber.say(_error(request_id, code, message))
+
+    async def _auth(self, message: dict[str, Any]) -> bool:
+        token = message.get("token") if message.get("type") == "auth" else None
+        self.principal = access.authenticate(self.app.state.settings, token)
+        if self.principal is None:
+            await self.websocket.close(UNAUTHORISED, "authentication required")
+            return False
+        self.subscriber.say({"type": "authenticated"})
+        return True
+
+    async def _send(self) -> None:
+        while True:
+            for message in await self.subscriber.next():
+                for shown in self.translate(message):
+                    await self.websocket.send_text(json.dumps(shown, separators=(",", ":")))
+
+    async def _receive(self, protocol: bool) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                text = await self.websocket.receive_text()
+                if text.strip() == "ping":
+                    self.subscriber.say({"type": "pong"})
+                    continue
+                try:
+                    message = json.loads(text)
+                except ValueError:
+                    message = None
+                if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                    self._refuse(None, "bad_request", "messages are JSON objects with a type")
+                    continue
+                if protocol:
+                    await self._protocol(message)
+                elif message["type"] == "ping":
+                    self.subscriber.say({"type": "pong"})
+
+    async def _protocol(self, message: dict[str, Any]) -> None:
+        kind, request_id = message["type"], message.get("id")
+        channel = message.get("channel")
+        if kind == "ping":
+            self.subscriber.say({"type": "pong", "id": request_id})
+        elif kind == "auth":
+            await self._auth(message)
+        elif kind == "subscribe" and isinstance(channel, str):
+            last_seq = message.get("last_seq")
+            if last_seq is not None and not (isinstance(last_seq, int) and last_seq >= 0):
+                self._refuse(request_id, "bad_request", "last_seq must be a whole number")
+                return
+            epoch = message.get("epoch")
+            refused = await self.subscribe(channel, last_seq,
+                                           epoch if isinstance(epoch, str) else None,
+                                           request_id)  # fmt: skip
+            if refused is not None:
+                self.subscriber.say(refused)
+        elif kind == "unsubscribe" and isinstance(channel, str):
+            self.subscriber.leave(channel)
+            self.subscriber.say({"type": "unsubscribed", "id": request_id, "channel": channel})
+        else:
+            self._refuse(request_id, "bad_request", f"unknown message {kind!r} or no channel")
+
+
+def _snapshot(channel: str, history: History, state: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "snapshot", "channel": channel, "epoch": history.epoch,
+            "seq": history.last_seq, "data": state}  # fmt: skip
+
+
+def _error(request_id: Any, code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "id": request_id, "code": code, "message": message}
+
+
+REFUSED = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}
+
+
+@sockets.websocket("/ws")
+async def socket(websocket: WebSocket) -> None:
+    link = Link(websocket)
+    if await link.open(require_auth=False):
+        link.subscriber.say({"type": "welcome", "v": 1})
+        await link.run()
+
+
+async def _fixed(websocket: WebSocket, channels: list[str], translate: Translate = _wire,
+                 last_seq: int | None = None, epoch: str | None = None) -> None:  # fmt: skip
+    link = Link(websocket, translate)
+    if not await link.open(require_auth=True):
+        return
+    for channel in channels:
+        refused = await link.subscribe(channel, last_seq, epoch)
+        if refused is not None:
+            link.rooms.forget(link.subscriber)
+            await websocket.send_json(refused)
+            await websocket.close(REFUSED[refused["code"]], refused["message"][:120])
+            return
+    await link.run(protocol=False)
+
+
+@sockets.websocket("/ws/runs/{run_id}")
+@sockets.websocket("/ws/run/{run_id}")
+async def run_socket(websocket: WebSocket, run_id: int, last_seq: int | None = None,
+                     epoch: str | None = None) -> None:  # fmt: skip
+    await _fixed(websocket, [f"run:{run_id}"], last_seq=last_seq, epoch=epoch)
+
+
+@sockets.websocket("/ws/dashboard")
+@sockets.websocket("/ws/dashboard/{user_id}")
+async def dashboard_socket(websocket: WebSocket, user_id: int | None = None) -> None:
+    await _fixed(websocket, ["global"] + ([f"user:{user_id}"] if user_id else []))
+
+
+@sockets.websocket("/ws/tasks/{task_id}")
+async def task_socket(websocket: WebSocket, task_id: int) -> None:
+    """The seeds' task protocol: connected, progress, completed, failed, pong."""
+
+    def legacy(message: Message) -> list[dict[str, Any]]:
+        if isinstance(message, Event):
+            return _task_message(task_id, message.type, message.data)
+        if message.get("type") != "snapshot":
+            return [message] if message.get("type") in ("pong", "error") else []
+        run = message["data"]["run"]
+        connected = {"type": "connected", "task_id": task_id, "status": run["status"],
+                     "progress": run["progress"]}  # fmt: skip
+        # A client that comes after the end still hears how it ended.
+        ended = TERMINAL.get(run["status"])
+        return [connected, *(_task_message(task_id, ended, run) if ended else [])]
+
+    await _fixed(websocket, [f"run:{task_id}"], legacy)
+
+
+def _task_message(task_id: int, type: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run event as the seeds' task protocol says it (nothing, for the rest)."""
+    if type in ("run.started", "run.progress", "run.step"):
+        return [{"type": "progress", "task_id": task_id, "status": "running",
+                 "progress": data.get("percent", data.get("progress", 0)),
+                 "step": data.get("step"), "message": data.get("message")}]  # fmt: skip
+    if type == "run.completed":
+        return [{"type": "completed", "task_id": task_id, "result": data.get("summary")}]
+    if type in ("run.failed", "run.cancelled"):
+        return [{"type": "failed", "task_id": task_id, "status": data.get("status"),
+                 "error": data.get("error") or data.get("status")}]  # fmt: skip
+    return []
+
+
+@api.get("/realtime/stats")
+def stats(request: Request) -> dict[str, Any]:
+    rooms: Rooms = request.app.state.rooms
+    return {"backend": rooms.hub.backend, **rooms.stats()}
+
+
+@api.get("/events/{channel}", response_class=StreamingResponse)
+async def server_sent_events(
+    request: Request, channel: str, last_event_id: str | None = Header(default=None)
+) -> StreamingResponse:
+    """The channel as `text/event-stream`: each event's id is `<epoch>:<seq>`,
+    so a reconnecting client's Last-Event-ID resumes where it left off."""
+    if not is_channel(channel):
+        raise InputError(f"not a channel: {channel!r}")
+    state = await run_in_threadpool(snapshots.state, request.app.state.sessions, channel)
+    if state is None:
+        raise NotFoundError(f"{channel} does not exist")
+    epoch, last_seq = _resume_point(last_event_id)
+    rooms: Rooms = request.app.state.rooms
+    subscriber = rooms.subscriber()
+
+    def preface(history: History) -> list[dict[str, Any]]:
+        recovered = last_seq is not None and history.complete
+        return [] if recovered else [_snapshot(channel, history, state)]
+
+    await subscriber.join(channel, last_seq, epoch, preface)
+    interval = request.app.state.settings.ws_ping_seconds
+    return StreamingResponse(
+        _stream(subscriber, rooms, interval),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _resume_point(last_event_id: str | None) -> tuple[str | None, int | None]:
+    epoch, _, seq = (last_event_id or "").rpartition(":")
+    return (epoch or None, int(seq)) if seq.isdigit() else (None, None)
+
+
+async def _stream(subscriber: Subscriber, rooms: Rooms, interval: float) -> AsyncIterator[str]:
+    pending: asyncio.Task[list[Message]] | None = None
+    try:
+        while not subscriber.overflowed.is_set():
+            pending = pending or asyncio.create_task(subscriber.next())
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield ": ping\n\n"  # keeps proxies from closing an idle stream
+                continue
+            messages, pending = pending.result(), None
+            for message in messages:
+                if isinstance(message, Event):
+                    data = json.dumps(message.wire(), separators=(",", ":"))
+                    yield f"id: {message.epoch}:{message.seq}\nevent: {message.type}\ndata: {data}\n\n"
+                else:
+                    data = json.dumps(message, separators=(",", ":"))
+                    yield f"event: {message['type']}\ndata: {data}\n\n"
+    finally:
+        if pending is not None:
+            pending.cancel()
+        rooms.forget(subscriber)
