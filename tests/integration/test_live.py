@@ -25,8 +25,9 @@ TOKEN = "s3cret-token"
 
 
 def make_client(tmp_path: Path, **options: Any) -> TestClient:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", job_workers=1,
-                        cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", **options)  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    settings = Settings(database_url=url, job_workers=1, cache_dir=tmp_path / "cache",
+                        data_dir=tmp_path / "data", **options)  # fmt: skip
     migrate.upgrade(settings)
     return TestClient(create_app(settings))
 
@@ -126,9 +127,10 @@ def test_subscribing_needs_the_token_when_one_is_set(tmp_path: Path, repo: Repo)
             socket.send_json({"type": "subscribe", "channel": channel, "id": 2})
             accepted = socket.receive_json()
 
-        with client.websocket_connect("/ws", headers={"Authorization": "Bearer wrong"}) as socket:
-            with pytest.raises(WebSocketDisconnect) as wrong:
-                socket.receive_json()
+        wrong_token = {"Authorization": "Bearer wrong"}
+        with (client.websocket_connect("/ws", headers=wrong_token) as socket,
+              pytest.raises(WebSocketDisconnect) as wrong):  # fmt: skip
+            socket.receive_json()
         with client.websocket_connect(f"/ws/runs/{run_id}", subprotocols=[
                 "repolens.v1", f"bearer.{TOKEN}"]) as socket:  # fmt: skip
             by_subprotocol = socket.receive_json()

@@ -78,7 +78,7 @@ class Link:
         tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._receive(protocol)),
                  asyncio.create_task(self.subscriber.overflowed.wait())]  # fmt: skip
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
                 task.cancel()
@@ -103,9 +103,9 @@ class Link:
 
         def preface(history: History) -> list[dict[str, Any]]:
             recovered = last_seq is not None and history.complete
-            said: list[dict[str, Any]] = [
-                {"type": "subscribed", "id": request_id, "channel": channel,
-                 "epoch": history.epoch, "seq": history.last_seq, "recovered": recovered}]  # fmt: skip
+            said: list[dict[str, Any]] = [{
+                "type": "subscribed", "id": request_id, "channel": channel,
+                "epoch": history.epoch, "seq": history.last_seq, "recovered": recovered}]  # fmt: skip
             if not recovered:
                 said.append(_snapshot(channel, history, state))
             return said
@@ -308,7 +308,8 @@ async def _stream(subscriber: Subscriber, rooms: Rooms, interval: float) -> Asyn
             for message in messages:
                 if isinstance(message, Event):
                     data = json.dumps(message.wire(), separators=(",", ":"))
-                    yield f"id: {message.epoch}:{message.seq}\nevent: {message.type}\ndata: {data}\n\n"
+                    event_id = f"{message.epoch}:{message.seq}"
+                    yield f"id: {event_id}\nevent: {message.type}\ndata: {data}\n\n"
                 else:
                     data = json.dumps(message, separators=(",", ":"))
                     yield f"event: {message['type']}\ndata: {data}\n\n"
