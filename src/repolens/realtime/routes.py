@@ -103,9 +103,9 @@ class Link:
 
         def preface(history: History) -> list[dict[str, Any]]:
             recovered = last_seq is not None and history.complete
-            said: list[dict[str, Any]] = [{
-                "type": "subscribed", "id": request_id, "channel": channel,
-                "epoch": history.epoch, "seq": history.last_seq, "recovered": recovered}]  # fmt: skip
+            ack = {"type": "subscribed", "id": request_id, "channel": channel,
+                   "epoch": history.epoch, "seq": history.last_seq}  # fmt: skip
+            said: list[dict[str, Any]] = [{**ack, "recovered": recovered}]
             if not recovered:
                 said.append(_snapshot(channel, history, state))
             return said
