@@ -62,6 +62,8 @@ class RedisHub:
         self._client = redis.Redis.from_url(url, decode_responses=True,
                                             socket_connect_timeout=2, socket_timeout=5)  # fmt: skip
         self._publish = self._client.register_script(_PUBLISH)
+        # Pub/sub ignores database numbers: deployments sharing a Redis stay apart.
+        self.fanout = f"{FANOUT}:{self._client.connection_pool.connection_kwargs.get('db', 0)}"
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -70,7 +72,7 @@ class RedisHub:
     def publish(self, type: str, channels: Sequence[str], data: dict[str, Any]) -> list[Event]:
         bodies = [events.body(type, channel, data) for channel in channels]
         keys = [key for channel in channels for key in _keys(channel)]
-        args: list[str | int] = [self.keep, FANOUT, uuid.uuid4().hex[:12], self.keep_seconds]
+        args: list[str | int] = [self.keep, self.fanout, uuid.uuid4().hex[:12], self.keep_seconds]
         args += [json.dumps(fields, separators=(",", ":")) for fields in bodies]
         numbered = self._publish(keys=keys, args=args)
         return [events.from_body(int(seq), str(epoch), fields)
@@ -122,7 +124,7 @@ class RedisHub:
         client = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2)
         pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
-            pubsub.subscribe(FANOUT)
+            pubsub.subscribe(self.fanout)
             while not self._stopping.is_set():
                 message = pubsub.get_message(timeout=0.5)
                 if message is None:

@@ -1,0 +1,161 @@
+"""Live updates across real processes: two API servers, one worker, Redis and
+PostgreSQL. A scan triggered over REST is followed over WebSockets (the
+`websockets` library) and SSE, through either server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from repolens.settings import Settings
+from tests.conftest import Repo
+from tests.e2e.test_worker_crash import broker_url, settings, start_worker, stop, wait_for
+
+__all__ = ["broker_url", "settings"]
+
+TERMINAL = ("run.completed", "run.failed", "run.cancelled")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_api(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
+           "REPOLENS_BROKER_URL": str(settings.broker_url),
+           "REPOLENS_DATA_DIR": str(settings.data_dir),
+           "REPOLENS_CACHE_DIR": str(settings.cache_dir / f"api{port}")}  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "repolens", "serve", "--port", str(port)],
+                               env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                               start_new_session=True)  # fmt: skip
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).is_success
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, 60, lambda: None)
+    return process
+
+
+@pytest.fixture
+def apis(settings: Settings, tmp_path: Path) -> Iterator[list[int]]:
+    ports, processes = [free_port(), free_port()], []
+    worker = start_worker(settings, "w0", tmp_path / "worker.log")
+    try:
+        for port in ports:  # one after the other: the first migrates the database
+            processes.append(start_api(settings, port, tmp_path / f"api{port}.log"))
+        yield ports
+    finally:
+        for process in [*processes, worker]:
+            stop(process)
+
+
+@contextlib.contextmanager
+def subscribe(port: int, channel: str, last_seq: int | None) -> Iterator[ClientConnection]:
+    with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as client:
+        assert json.loads(client.recv(10))["type"] == "welcome"
+        client.send(json.dumps({"type": "subscribe", "channel": channel, "last_seq": last_seq}))
+        ack = json.loads(client.recv(10))
+        assert ack["type"] == "subscribed", ack
+        yield client
+
+
+def events_until(client: ClientConnection, stop_when: Callable[[dict[str, Any]], bool]) -> list[
+        dict[str, Any]]:  # fmt: skip
+    seen = []
+    while True:
+        message = json.loads(client.recv(120))
+        if "seq" in message and "v" in message:
+            seen.append(message)
+            if stop_when(message):
+                return seen
+
+
+def trigger_scan(port: int, repo: Repo) -> int:
+    api = f"http://127.0.0.1:{port}/api/v1"
+    body = {"name": "p", "repository_url": str(repo.path)}
+    project = httpx.post(f"{api}/projects", json=body, timeout=10).json()
+    run = httpx.post(f"{api}/projects/{project['id']}/refresh", json={}, timeout=10)
+    assert run.status_code == 202
+    return int(run.json()["id"])
+
+
+def test_a_scan_is_followed_live_through_both_servers_and_a_reconnect_misses_nothing(
+    apis: list[int], make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit({f"pkg/m{i}.py": f"import subprocess\n\ndef f{i}(cmd):\n"
+                 f"    subprocess.call(cmd, shell=True)\n" for i in range(80)})  # fmt: skip
+    first, second = apis
+    run_id = trigger_scan(first, repo)
+    channel = f"run:{run_id}"
+
+    with (subscribe(first, channel, last_seq=0) as watcher,
+          subscribe(second, channel, last_seq=0) as other):  # fmt: skip
+        with subscribe(second, channel, last_seq=0) as leaver:
+            before = events_until(leaver, lambda e: e["type"] == "run.progress" and e["seq"] > 3)
+        time.sleep(1.0)  # disconnected mid-run: events go on
+        with subscribe(second, channel, last_seq=before[-1]["seq"]) as back:
+            after = events_until(back, lambda e: e["type"] in TERMINAL)
+        seen = events_until(watcher, lambda e: e["type"] in TERMINAL)
+        seen_elsewhere = events_until(other, lambda e: e["type"] in TERMINAL)
+
+    kinds = [e["type"] for e in seen]
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))  # no gap, no repeat
+    assert kinds[:2] == ["run.queued", "run.started"] and kinds[-1] == "run.completed"
+    assert kinds.count("run.progress") >= 3
+    assert [e["seq"] for e in seen_elsewhere] == [e["seq"] for e in seen]
+    assert before + after == seen  # exactly what was missed, once
+    assert after and after[0]["seq"] == before[-1]["seq"] + 1
+
+
+def test_server_sent_events_resume_from_last_event_id(
+    apis: list[int], make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit({"app.py": "import subprocess\nsubprocess.call('ls', shell=True)\n"})
+    port = apis[1]
+    run_id = trigger_scan(apis[0], repo)
+    with subscribe(port, f"run:{run_id}", last_seq=0) as client:
+        everything = events_until(client, lambda e: e["type"] in TERMINAL)
+    stats = httpx.get(f"http://127.0.0.1:{port}/api/v1/realtime/stats").json()
+    assert stats["backend"] == "redis" and stats["events_published"] >= len(everything)
+
+    headers = {"Last-Event-ID": "0"}  # from the start of the channel's current history
+    received: list[tuple[str, dict[str, Any]]] = []
+    url = f"http://127.0.0.1:{port}/api/v1/events/run:{run_id}"
+    for attempt in range(2):  # read two events, drop the connection, resume with the last id
+        with httpx.stream("GET", url, headers=headers, timeout=30) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            fields: dict[str, str] = {}
+            for line in response.iter_lines():
+                if line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                    continue
+                if "id" in fields:  # an event (a comment or snapshot has no id)
+                    received.append((fields["id"], json.loads(fields["data"])))
+                    if (attempt == 0 and len(received) == 2) or fields["event"] in TERMINAL:
+                        break
+                fields = {}
+        headers = {"Last-Event-ID": received[-1][0]}
+
+    assert [data for _, data in received] == everything
+    assert [event_id.rpartition(":")[2] for event_id, _ in received] == [
+        str(e["seq"]) for e in everything]  # fmt: skip
