@@ -17,8 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from repolens.realtime.backends.redis import RedisHub
 from repolens.settings import Settings
 from tests.conftest import Repo
 from tests.e2e.test_worker_crash import broker_url, settings, start_worker, stop, wait_for
@@ -159,3 +161,52 @@ def test_server_sent_events_resume_from_last_event_id(
     assert [data for _, data in received] == everything
     assert [event_id.rpartition(":")[2] for event_id, _ in received] == [
         str(e["seq"]) for e in everything]  # fmt: skip
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_subscriber_that_never_reads_is_disconnected_and_memory_stays_bounded(
+    apis: list[int], settings: Settings
+) -> None:
+    port = apis[0]
+    server = next(p for p in _api_pids() if f"--port {port}" in p[1])[0]
+    hub = RedisHub(str(settings.events))
+    padding = "x" * 2048
+    with connect(f"ws://127.0.0.1:{port}/ws", max_queue=1, open_timeout=10) as idle:
+        idle.recv(10)
+        idle.send(json.dumps({"type": "subscribe", "channel": "global"}))
+        before = rss_kib(server)
+        for index in range(20_000):  # 40 MB of events the client never reads
+            hub.publish("queue.stats", ["global"], {"index": index, "padding": padding})
+        wait_for(lambda: _stats(port)["drops"] >= 1, 30, lambda: None)
+        grown = rss_kib(server) - before
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                idle.recv(10)
+    hub.close()
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+    assert grown < 20_000, f"the server grew by {grown} KiB"
+    assert _stats(port)["connections"] == 0
+
+
+def _stats(port: int) -> dict[str, int]:
+    return dict(httpx.get(f"http://127.0.0.1:{port}/api/v1/realtime/stats", timeout=5).json())
+
+
+def _api_pids() -> list[tuple[int, str]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "repolens serve" in line:
+                found.append((int(entry.name), line))
+    return found
