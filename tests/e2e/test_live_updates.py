@@ -210,3 +210,32 @@ def _api_pids() -> list[tuple[int, str]]:
             if "repolens serve" in line:
                 found.append((int(entry.name), line))
     return found
+
+
+def test_repolens_watch_follows_a_run_to_its_end_in_the_terminal(
+    apis: list[int], make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit(
+        {"app.py": "import subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"}
+    )
+    run_id = trigger_scan(apis[0], repo)
+
+    watched = subprocess.run(
+        [sys.executable, "-m", "repolens", "watch", str(run_id), "--server", f"ws://127.0.0.1:{apis[1]}"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert f"run {run_id} queued" in watched.stdout and "step analyze" in watched.stdout
+    assert "new high" in watched.stdout and "app.py:4" in watched.stdout
+    assert "completed score" in watched.stdout
+
+
+def test_repolens_watch_says_clearly_when_the_run_does_not_exist(apis: list[int]) -> None:
+    watched = subprocess.run(
+        [sys.executable, "-m", "repolens", "watch", "424242", "--server", f"ws://127.0.0.1:{apis[0]}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert watched.returncode == 2 and "run:424242 does not exist" in watched.stdout

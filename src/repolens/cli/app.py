@@ -12,7 +12,7 @@ from rich.console import Console
 from repolens import __version__, scan
 from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
-from repolens.cli import database, progress, service, summary
+from repolens.cli import database, progress, service, summary, watch
 from repolens.errors import RepolensError
 from repolens.reports import formats
 from repolens.settings import Settings
@@ -32,6 +32,7 @@ app.command("runs")(service.runs_command)
 app.command("refresh")(service.refresh)
 app.command("worker")(service.worker)
 app.command("beat")(service.beat)
+app.command("watch")(watch.watch)
 
 FAIL_ON = [s.value for s in Severity] + ["none"]
 
