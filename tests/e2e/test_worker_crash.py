@@ -4,7 +4,6 @@ real Redis broker, real PostgreSQL."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,19 +21,15 @@ from repolens.jobs.backends import celery
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, runs
 from tests.conftest import Repo
-from tests.integration.databases import database_url
+from tests.integration.databases import database_url, redis_url
 
 RUNS = 20
 
 
 @pytest.fixture
 def broker_url() -> Iterator[str]:
-    index = random.randint(1, 15)
-    url = f"redis://127.0.0.1:6379/{index}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
+    with redis_url() as url:
+        yield url
 
 
 @pytest.fixture

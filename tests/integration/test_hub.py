@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import queue
-import random
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from repolens.realtime.backends.memory import MemoryHub
 from repolens.realtime.backends.redis import RedisHub
 from repolens.realtime.events import Event
 from repolens.realtime.hub import Hub
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    url = f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    redis.Redis.from_url(url).flushdb()
+from tests.integration.databases import redis_url
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -30,11 +21,11 @@ def hubs(request: pytest.FixtureRequest) -> Iterator[tuple[Hub, Hub]]:
         hub = MemoryHub(keep=5)
         yield hub, hub
         return
-    url = request.getfixturevalue("redis_url")
-    publisher, listener = RedisHub(url, keep=5), RedisHub(url, keep=5)
-    yield publisher, listener
-    publisher.close()
-    listener.close()
+    with redis_url() as url:
+        publisher, listener = RedisHub(url, keep=5), RedisHub(url, keep=5)
+        yield publisher, listener
+        publisher.close()
+        listener.close()
 
 
 def test_events_are_numbered_per_channel_from_one(hubs: tuple[Hub, Hub]) -> None:
