@@ -134,11 +134,13 @@ def test_subscribing_needs_the_token_when_one_is_set(tmp_path: Path, repo: Repo)
         with client.websocket_connect(f"/ws/runs/{run_id}", subprotocols=[
                 "repolens.v1", f"bearer.{TOKEN}"]) as socket:  # fmt: skip
             by_subprotocol = socket.receive_json()
+        stats = client.get(f"{API}/realtime/stats", headers=headers).json()
 
     assert (refused["type"], refused["code"], refused["id"]) == ("error", "forbidden", 1)
     assert (accepted["type"], accepted["id"]) == ("subscribed", 2)
     assert wrong.value.code == 4401
     assert by_subprotocol["type"] == "subscribed"
+    assert stats["connections"] == 0  # the refused ones are not left behind
 
 
 def test_bad_messages_and_unknown_channels_get_clear_errors(client: TestClient) -> None:

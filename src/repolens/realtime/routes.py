@@ -82,7 +82,6 @@ class Link:
         finally:
             for task in tasks:
                 task.cancel()
-            self.rooms.forget(self.subscriber)
         if self.subscriber.overflowed.is_set():
             with contextlib.suppress(Exception):
                 reason = f"slow consumer: more than {self.subscriber.size} events unread"
@@ -187,27 +186,36 @@ def _error(request_id: Any, code: str, message: str) -> dict[str, Any]:
 REFUSED = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}
 
 
+@contextlib.asynccontextmanager
+async def _linked(websocket: WebSocket, translate: Translate = _wire) -> AsyncIterator[Link]:
+    """A Link whose subscriber leaves every room however the connection ends."""
+    link = Link(websocket, translate)
+    try:
+        yield link
+    finally:
+        link.rooms.forget(link.subscriber)
+
+
 @sockets.websocket("/ws")
 async def socket(websocket: WebSocket) -> None:
-    link = Link(websocket)
-    if await link.open(require_auth=False):
-        link.subscriber.say({"type": "welcome", "v": 1})
-        await link.run()
+    async with _linked(websocket) as link:
+        if await link.open(require_auth=False):
+            link.subscriber.say({"type": "welcome", "v": 1})
+            await link.run()
 
 
 async def _fixed(websocket: WebSocket, channels: list[str], translate: Translate = _wire,
                  last_seq: int | None = None, epoch: str | None = None) -> None:  # fmt: skip
-    link = Link(websocket, translate)
-    if not await link.open(require_auth=True):
-        return
-    for channel in channels:
-        refused = await link.subscribe(channel, last_seq, epoch)
-        if refused is not None:
-            link.rooms.forget(link.subscriber)
-            await websocket.send_json(refused)
-            await websocket.close(REFUSED[refused["code"]], refused["message"][:120])
+    async with _linked(websocket, translate) as link:
+        if not await link.open(require_auth=True):
             return
-    await link.run(protocol=False)
+        for channel in channels:
+            refused = await link.subscribe(channel, last_seq, epoch)
+            if refused is not None:
+                await websocket.send_json(refused)
+                await websocket.close(REFUSED[refused["code"]], refused["message"][:120])
+                return
+        await link.run(protocol=False)
 
 
 @sockets.websocket("/ws/runs/{run_id}")
