@@ -46,9 +46,8 @@ def send(
     claim makes that harmless."""
     sent: list[int] = []
     for _, message in announced:
-        payload = message.payload
         try:
-            queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))
+            _enqueue(queue, message)
         except Exception:  # the broker is away: the dispatcher keeps trying
             break
         sent.append(message.id)
@@ -74,11 +73,8 @@ def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100)
             .with_for_update(skip_locked=True)
         ).all()
         for message in pending:
-            payload = message.payload
             try:
-                queue.enqueue(
-                    int(payload["run_id"]), str(payload["priority"]), payload.get("job_id")
-                )
+                _enqueue(queue, message)
             except Exception as exc:  # the broker is away: keep it for the next pass
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -87,3 +83,8 @@ def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100)
             message.attempts += 1
             sent += 1
     return sent
+
+
+def _enqueue(queue: JobQueue, message: OutboxMessage) -> None:
+    payload = message.payload
+    queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))
