@@ -21,7 +21,7 @@ from repolens.reports import formats
 from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import models, results, runs
-from repolens.storage.models import Run, now
+from repolens.storage.models import now
 
 REPORT_FORMATS = ("json", "md", "sarif", "html")
 
@@ -121,9 +121,7 @@ def _start(
             return None
         if run.cancel_requested:
             run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
-            ended: Run | None = run
         else:
-            ended = None
             project = run.project
             run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
             run.started_at = run.started_at or picked_up
@@ -133,8 +131,8 @@ def _start(
                 options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
             request = scan.ScanRequest(location=project.repository_url, ref=run.ref,
                                        options=options)  # fmt: skip
-    if ended is not None:
-        feed.finished(ended)
+    if run.status == "cancelled":
+        feed.finished(run)
         return None
     feed.started(run)
     return request, run.project_id
