@@ -6,7 +6,8 @@ Needs the machine's PostgreSQL and Redis. In one run, with one idle worker proce
 (prefork, concurrency 1, late acks, prefetch 1) each time:
   1. raw Celery: `.delay()` of a no-op task, its start time reported by the task;
   2. repolens: a trigger writes the run row and its outbox message in one
-     transaction, the dispatcher sends it, the worker claims the run
+     transaction; as it commits, `run.queued` is published on Redis and the
+     message is sent from memory; the worker claims the run
      (`started_at`); the scan itself is replaced by a no-op, as it is not
      what is measured.
 Latency is trigger-to-start with the worker idle (triggers one after another);
@@ -38,6 +39,7 @@ from sqlalchemy import select
 from repolens import scoring
 from repolens.jobs import outbox
 from repolens.jobs.backends import celery as backend
+from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import InventoryReport, Report, Target
 from repolens.settings import Settings
@@ -121,7 +123,8 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
     settings = Settings(database_url=database, broker_url=BROKER)
     sessions = db.sessions(db.engine(settings))
     queue = backend.CeleryQueue(backend.create(settings))
-    outbox.send_on_commit(sessions, queue, Feed(None))  # sent as it commits, as in the API
+    # Sent as it commits, after `run.queued` is published on Redis: what the API does.
+    outbox.send_on_commit(sessions, queue, Feed(hub.create(settings)))
     wake, stopping = threading.Event(), threading.Event()
 
     def dispatcher() -> None:  # the API process's dispatcher thread
