@@ -45,5 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (projects.router, runs.router, jobs.router):
         app.include_router(router, prefix="/api/v1", dependencies=guarded)
     app.include_router(realtime.api, prefix="/api/v1")
-    app.include_router(realtime.sockets)
+    app.router.routes.extend(realtime.sockets)
     return app

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from repolens.app import create_app
 from repolens.realtime.backends.memory import MemoryHub
+from repolens.realtime.events import Event
 from repolens.realtime.rooms import Rooms
 from repolens.settings import Settings
 from repolens.storage import migrate
@@ -96,6 +97,22 @@ def test_a_late_joiner_first_gets_a_snapshot_of_the_run(client: TestClient, repo
     assert snapshot["seq"] == ack["seq"] > 3
 
 
+def test_the_run_path_resumes_after_a_seq_and_refuses_one_that_is_not_a_number(
+    client: TestClient, repo: Repo
+) -> None:
+    run_id = finished_run(client, repo)
+
+    with client.websocket_connect(f"/ws/runs/{run_id}?last_seq=2") as socket:
+        ack, *events = receive_until(socket, lambda m: m["type"] == "run.completed")
+    with (client.websocket_connect(f"/ws/runs/{run_id}?last_seq=two") as socket,
+          pytest.raises(WebSocketDisconnect) as refused):  # fmt: skip
+        socket.receive_json()
+
+    assert ack["recovered"] and events[0]["seq"] == 3
+    assert [e["seq"] for e in events] == list(range(3, ack["seq"] + 1))
+    assert refused.value.code == 4400
+
+
 def test_the_seeds_task_socket_says_connected_pong_and_how_the_run_ended(
     client: TestClient, repo: Repo
 ) -> None:
@@ -163,22 +180,59 @@ def test_bad_messages_and_unknown_channels_get_clear_errors(client: TestClient) 
 
 
 def test_a_subscriber_that_never_reads_is_cut_off_and_holds_a_bounded_queue() -> None:
-    async def scenario() -> tuple[int, bool, dict[str, int]]:
+    async def scenario() -> tuple[int, bool, bool, int, dict[str, int]]:
         hub = MemoryHub()
         rooms = Rooms(hub, asyncio.get_running_loop(), queue_size=50)
-        reader, idle = rooms.subscriber(), rooms.subscriber()
+        heard: list[Any] = []
+        never = asyncio.get_running_loop().create_future()  # a client whose socket is full
+
+        async def read(message: Any) -> None:
+            heard.append(message)
+
+        async def stuck(message: Any) -> None:
+            await never
+
+        reader, idle = rooms.subscriber(read), rooms.subscriber(stuck)
         for subscriber in (reader, idle):
             await subscriber.join("run:1", None, None)
         for percent in range(500):
             hub.publish("run.progress", ["run:1"], {"percent": percent})
             if percent % 10 == 0:
                 await asyncio.sleep(0)
-                while not reader.queue.empty():
-                    await reader.next()
         await asyncio.sleep(0)
-        return idle.queue.qsize(), idle.overflowed.is_set(), rooms.stats()
+        return (idle.waiting, idle.slow, reader.done.done(), len(heard), rooms.stats())
 
-    waiting, cut_off, stats = asyncio.run(scenario())
+    waiting, cut_off, reader_ended, heard, stats = asyncio.run(scenario())
 
     assert cut_off and waiting <= 50
+    assert not reader_ended and heard == 500
     assert stats["drops"] == 1 and stats["events_published"] == 500
+
+
+def test_a_client_that_stalls_for_a_while_then_gets_every_event_once_in_order() -> None:
+    async def scenario() -> list[int]:
+        hub = MemoryHub()
+        rooms = Rooms(hub, asyncio.get_running_loop(), queue_size=100)
+        flowing = asyncio.Event()
+        flowing.set()
+        seqs: list[int] = []
+
+        async def send(message: Any) -> None:
+            await flowing.wait()  # returns at once unless the client stalls
+            if isinstance(message, Event):
+                seqs.append(message.seq)
+
+        subscriber = rooms.subscriber(send)
+        await subscriber.join("run:1", None, None)
+        for percent in range(60):
+            if percent == 20:
+                flowing.clear()
+            if percent == 40:
+                flowing.set()
+            hub.publish("run.progress", ["run:1"], {"percent": percent})
+            await asyncio.sleep(0)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return seqs
+
+    assert asyncio.run(scenario()) == list(range(1, 61))

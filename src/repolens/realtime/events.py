@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 VERSION = 1
@@ -43,7 +44,9 @@ class Event:
         return {"v": self.v, "seq": self.seq, "type": self.type, "channel": self.channel,
                 "ts": self.ts, "data": self.data}  # fmt: skip
 
-    def json(self) -> str:
+    @cached_property
+    def text(self) -> str:
+        """The wire form, encoded once however many clients it goes to."""
         return json.dumps(self.wire(), separators=(",", ":"))
 
 

@@ -3,22 +3,23 @@ channel, a bounded queue per connection, and the counters behind
 `/api/v1/realtime/stats`.
 
 Every event the hub hears is handed to the event loop and offered to the
-members of its channel. A connection whose queue is full is a consumer that
+members of its channel. A connection whose backlog is full is a consumer that
 does not read: it is marked and closed, so the server's memory stays bounded.
-Each connection's sender (`Subscriber.next`) keeps the order per channel: it
-skips what it already sent and fills a gap in `seq` from the hub's history."""
+Each connection keeps the order per channel: it skips what it already sent
+and fills a gap in `seq` from the hub's history."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import defaultdict, deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from repolens.realtime import eager
 from repolens.realtime.events import Event
 from repolens.realtime.hub import History, Hub
 
@@ -30,41 +31,124 @@ _ids = itertools.count(1)
 @dataclass
 class Counters:
     published: int = 0  # events heard from the hub
-    delivered: int = 0  # messages handed to clients
+    delivered: int = 0  # events handed to clients
     dropped: int = 0  # clients disconnected for not reading
 
 
-@dataclass(eq=False)  # identity: one per connection
+Message = Event | dict[str, Any]
+Send = Callable[[Message], Coroutine[Any, Any, None]]
+
+
 class Subscriber:
-    """One client connection: its channels with the last seq sent on each.
+    """One client connection: its channels with the last seq sent on each, and
+    how to send it a message (SEND, usually finishing without waiting).
 
-    Live events count against SIZE; what the server says itself (acks,
-    snapshots, the history a resuming client missed) is bounded elsewhere
-    (by the kept history) and never makes a client look slow."""
+    An event that is next in its channel while nothing waits before it is sent
+    straight from the fan-out. Anything else (acks, snapshots, missed history,
+    events arriving while a send still waits) goes to a backlog that a task
+    started for the purpose drains in order; an idle connection has no task
+    of its own here. Live events in the backlog count against SIZE; what the
+    server says itself is bounded elsewhere (by the kept history) and never
+    makes a client look slow. `done` resolves when the connection must end:
+    it fell SIZE events behind (`slow`), or a send failed."""
 
-    rooms: Rooms
-    size: int
-    id: int = field(default_factory=lambda: next(_ids))
-    last: dict[str, tuple[str, int]] = field(default_factory=dict)  # channel -> (epoch, seq)
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[bool, Event | dict[str, Any]]] = asyncio.Queue()
-        self.waiting = 0  # live events in the queue
+    def __init__(self, rooms: Rooms, size: int, send: Send) -> None:
+        self.rooms, self.size, self.send = rooms, size, send
+        self.id = next(_ids)
+        self.last: dict[str, tuple[str, int]] = {}  # channel -> (epoch, seq)
         self.joining: dict[str, list[Event]] = {}  # channel -> live events held meanwhile
+        self.backlog: deque[tuple[bool, Message]] = deque()
+        self.waiting = 0  # live events in the backlog
+        self.sending: asyncio.Task[None] | None = None  # draining, or a send that had to wait
+        self.done: asyncio.Future[None] = rooms.loop.create_future()
+        self.slow = False
 
     def offer(self, event: Event) -> None:
-        """A live event (the loop's thread)."""
+        """A live event (the event loop)."""
+        if self.done.done():
+            return
+        if self.sending is None and not self.backlog and self._next_in_line(event):
+            self.last[event.channel] = (event.epoch, event.seq)
+            self.rooms.counters.delivered += 1
+            self._start(self.send(event))
+            return
         if self.waiting >= self.size:
-            if not self.overflowed.is_set():
-                self.rooms.counters.dropped += 1
-                self.overflowed.set()
+            self.slow = True
+            self.rooms.counters.dropped += 1
+            self.done.set_result(None)
             return
         self.waiting += 1
-        self.queue.put_nowait((True, event))
+        self._queue(True, event)
 
-    def say(self, message: Event | dict[str, Any]) -> None:
-        self.queue.put_nowait((False, message))
+    def say(self, message: Message) -> None:
+        """Something the server tells this client, in turn with its events."""
+        self._queue(False, message)
+
+    def _next_in_line(self, event: Event) -> bool:
+        return (event.channel not in self.joining
+                and self.last.get(event.channel) == (event.epoch, event.seq - 1))  # fmt: skip
+
+    def _queue(self, live: bool, message: Message) -> None:
+        self.backlog.append((live, message))
+        if self.sending is None:
+            self._start(self._drain())
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            self.sending = eager.start(work)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        if self.sending is not None:
+            self.sending.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self.sending = None
+        if task.cancelled():
+            return
+        if (exc := task.exception()) is not None:
+            self._fail(exc)
+        elif self.backlog:
+            self._start(self._drain())
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+            self.done.exception()  # retrieved: a connection that went away is no error
+
+    async def _drain(self) -> None:
+        while self.backlog and not self.done.done():
+            live, item = self.backlog.popleft()
+            if live:
+                self.waiting -= 1
+            for message in await self._in_order(item):
+                await self.send(message)
+
+    async def _in_order(self, item: Message) -> list[Message]:
+        """What to send for ITEM: an event after any it was missing (or nothing,
+        when it was already sent), or a control message as it is."""
+        if not isinstance(item, Event):
+            return [item]
+        if item.channel in self.joining:
+            self.joining[item.channel].append(item)
+            return []
+        if item.channel not in self.last:
+            return []  # unsubscribed meanwhile
+        epoch, seq = self.last[item.channel]
+        out: list[Message] = []
+        if item.epoch != epoch:  # the shared history was lost and begun again
+            out.append({"type": "reset", "channel": item.channel, "epoch": item.epoch,
+                        "recovered": False})  # fmt: skip
+            epoch, seq = item.epoch, item.seq - 1
+        if item.seq <= seq:
+            return out
+        if item.seq > seq + 1:
+            history = await run_in_threadpool(self.rooms.hub.history, item.channel, seq, epoch)
+            out += [event for event in history.events if event.seq < item.seq]
+        out.append(item)
+        self.last[item.channel] = (epoch, item.seq)
+        self.rooms.counters.delivered += sum(isinstance(m, Event) for m in out)
+        return out
 
     async def join(
         self,
@@ -99,35 +183,10 @@ class Subscriber:
     def close(self) -> None:
         for channel in [*self.last, *self.joining]:
             self.leave(channel)
-
-    async def next(self) -> list[Event | dict[str, Any]]:
-        """The next messages to send, in order: an event, after any it was
-        missing, or a control message. Empty when it was already sent."""
-        live, item = await self.queue.get()
-        if live:
-            self.waiting -= 1
-        if not isinstance(item, Event):
-            return [item]
-        if item.channel in self.joining:
-            self.joining[item.channel].append(item)
-            return []
-        if item.channel not in self.last:
-            return []  # unsubscribed meanwhile
-        epoch, seq = self.last[item.channel]
-        out: list[Event | dict[str, Any]] = []
-        if item.epoch != epoch:  # the shared history was lost and begun again
-            out.append({"type": "reset", "channel": item.channel, "epoch": item.epoch,
-                        "recovered": False})  # fmt: skip
-            epoch, seq = item.epoch, item.seq - 1
-        if item.seq <= seq:
-            return out
-        if item.seq > seq + 1:
-            history = await run_in_threadpool(self.rooms.hub.history, item.channel, seq, epoch)
-            out += [event for event in history.events if event.seq < item.seq]
-        out.append(item)
-        self.last[item.channel] = (epoch, item.seq)
-        self.rooms.counters.delivered += sum(isinstance(m, Event) for m in out)
-        return out
+        if self.sending is not None:
+            self.sending.cancel()
+        if not self.done.done():
+            self.done.cancel()
 
 
 class Rooms:
@@ -138,8 +197,9 @@ class Rooms:
         self.counters = Counters()
         hub.listen(self._heard)
 
-    def subscriber(self) -> Subscriber:
-        subscriber = Subscriber(self, self.queue_size)
+    def subscriber(self, send: Send) -> Subscriber:
+        """A new connection's subscriber; SEND sends it one message."""
+        subscriber = Subscriber(self, self.queue_size, send)
         self.connections.add(subscriber)
         return subscriber
 

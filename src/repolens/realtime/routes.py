@@ -16,26 +16,29 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
 
 from repolens.api import deps
 from repolens.errors import InputError, NotFoundError
 from repolens.realtime import access, snapshots
 from repolens.realtime.events import TERMINAL, Event, is_channel
 from repolens.realtime.hub import History
-from repolens.realtime.rooms import SLOW_CONSUMER, Rooms, Subscriber
+from repolens.realtime.rooms import SLOW_CONSUMER, Message, Rooms, Subscriber
 
 UNAUTHORISED = 4401
 AUTH_WAIT_SECONDS = 10.0
 
-sockets = APIRouter()
 api = APIRouter(dependencies=[Depends(deps.authorised)], tags=["realtime"])
 
-Message = Event | dict[str, Any]
-Translate = Callable[[Message], list[dict[str, Any]]]
+Translate = Callable[[Message], list[str]]  # a message as the texts a client is sent
 
 
-def _wire(message: Message) -> list[dict[str, Any]]:
-    return [message.wire() if isinstance(message, Event) else message]
+def _encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def _wire(message: Message) -> list[str]:
+    return [message.text if isinstance(message, Event) else _encode(message)]
 
 
 class Link:
@@ -47,8 +50,8 @@ class Link:
         self.websocket = websocket
         self.app = websocket.app
         self.rooms: Rooms = websocket.app.state.rooms
-        self.subscriber = self.rooms.subscriber()
         self.translate = translate
+        self.subscriber = self.rooms.subscriber(self._write)
         self.principal: access.Principal | None = None
 
     async def open(self, require_auth: bool) -> bool:
@@ -73,19 +76,23 @@ class Link:
         return True
 
     async def run(self, protocol: bool = True) -> None:
-        """Serve until the client leaves or falls behind; PROTOCOL False answers
-        pings only (the fixed-channel paths)."""
-        tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._receive(protocol)),
-                 asyncio.create_task(self.subscriber.overflowed.wait())]  # fmt: skip
+        """Serve until the client leaves, falls behind or cannot be sent to;
+        PROTOCOL False answers pings only (the fixed-channel paths). Sending
+        happens in the subscriber, as events arrive."""
+        receiving = asyncio.create_task(self._receive(protocol))
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([receiving, self.subscriber.done],
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         finally:
-            for task in tasks:
-                task.cancel()
-        if self.subscriber.overflowed.is_set():
+            receiving.cancel()
+        if self.subscriber.slow:
+            # No more events: the close frame goes next, once the client reads
+            # what is already on its way (for up to a ping interval).
+            self.subscriber.close()
             with contextlib.suppress(Exception):
                 reason = f"slow consumer: more than {self.subscriber.size} events unread"
-                await asyncio.wait_for(self.websocket.close(SLOW_CONSUMER, reason), 1.0)
+                patience = self.app.state.settings.ws_ping_seconds
+                await asyncio.wait_for(self.websocket.close(SLOW_CONSUMER, reason), patience)
 
     async def subscribe(self, channel: str, last_seq: int | None = None, epoch: str | None = None,
                         request_id: Any = None) -> dict[str, Any] | None:  # fmt: skip
@@ -124,11 +131,9 @@ class Link:
         self.subscriber.say({"type": "authenticated"})
         return True
 
-    async def _send(self) -> None:
-        while True:
-            for message in await self.subscriber.next():
-                for shown in self.translate(message):
-                    await self.websocket.send_text(json.dumps(shown, separators=(",", ":")))
+    async def _write(self, message: Message) -> None:
+        for text in self.translate(message):
+            await self.websocket.send_text(text)
 
     async def _receive(self, protocol: bool) -> None:
         with contextlib.suppress(WebSocketDisconnect):
@@ -196,7 +201,6 @@ async def _linked(websocket: WebSocket, translate: Translate = _wire) -> AsyncIt
         link.rooms.forget(link.subscriber)
 
 
-@sockets.websocket("/ws")
 async def socket(websocket: WebSocket) -> None:
     async with _linked(websocket) as link:
         if await link.open(require_auth=False):
@@ -205,12 +209,19 @@ async def socket(websocket: WebSocket) -> None:
 
 
 async def _fixed(websocket: WebSocket, channels: list[str], translate: Translate = _wire,
-                 last_seq: int | None = None, epoch: str | None = None) -> None:  # fmt: skip
+                 resumable: bool = False) -> None:  # fmt: skip
+    """A fixed-channel path; a RESUMABLE one takes `?last_seq=N&epoch=E`, as on `/ws`."""
+    last_seq = websocket.query_params.get("last_seq") if resumable else None
+    epoch = websocket.query_params.get("epoch") if resumable else None
     async with _linked(websocket, translate) as link:
         if not await link.open(require_auth=True):
             return
+        if last_seq is not None and not last_seq.isdigit():
+            await websocket.close(REFUSED["invalid"], "last_seq must be a whole number")
+            return
         for channel in channels:
-            refused = await link.subscribe(channel, last_seq, epoch)
+            refused = await link.subscribe(channel, None if last_seq is None else int(last_seq),
+                                           epoch)  # fmt: skip
             if refused is not None:
                 await websocket.send_json(refused)
                 await websocket.close(REFUSED[refused["code"]], refused["message"][:120])
@@ -218,36 +229,46 @@ async def _fixed(websocket: WebSocket, channels: list[str], translate: Translate
         await link.run(protocol=False)
 
 
-@sockets.websocket("/ws/runs/{run_id}")
-@sockets.websocket("/ws/run/{run_id}")
-async def run_socket(websocket: WebSocket, run_id: int, last_seq: int | None = None,
-                     epoch: str | None = None) -> None:  # fmt: skip
-    await _fixed(websocket, [f"run:{run_id}"], last_seq=last_seq, epoch=epoch)
+async def run_socket(websocket: WebSocket) -> None:
+    await _fixed(websocket, [f"run:{websocket.path_params['run_id']}"], resumable=True)
 
 
-@sockets.websocket("/ws/dashboard")
-@sockets.websocket("/ws/dashboard/{user_id}")
-async def dashboard_socket(websocket: WebSocket, user_id: int | None = None) -> None:
+async def dashboard_socket(websocket: WebSocket) -> None:
+    user_id = websocket.path_params.get("user_id")
     await _fixed(websocket, ["global"] + ([f"user:{user_id}"] if user_id else []))
 
 
-@sockets.websocket("/ws/tasks/{task_id}")
-async def task_socket(websocket: WebSocket, task_id: int) -> None:
+async def task_socket(websocket: WebSocket) -> None:
     """The seeds' task protocol: connected, progress, completed, failed, pong."""
+    task_id: int = websocket.path_params["task_id"]
 
-    def legacy(message: Message) -> list[dict[str, Any]]:
+    def legacy(message: Message) -> list[str]:
         if isinstance(message, Event):
-            return _task_message(task_id, message.type, message.data)
-        if message.get("type") != "snapshot":
-            return [message] if message.get("type") in ("pong", "error") else []
-        run = message["data"]["run"]
-        connected = {"type": "connected", "task_id": task_id, "status": run["status"],
-                     "progress": run["progress"]}  # fmt: skip
-        # A client that comes after the end still hears how it ended.
-        ended = TERMINAL.get(run["status"])
-        return [connected, *(_task_message(task_id, ended, run) if ended else [])]
+            said = _task_message(task_id, message.type, message.data)
+        elif message.get("type") != "snapshot":
+            said = [message] if message.get("type") in ("pong", "error") else []
+        else:
+            run = message["data"]["run"]
+            connected = {"type": "connected", "task_id": task_id, "status": run["status"],
+                         "progress": run["progress"]}  # fmt: skip
+            # A client that comes after the end still hears how it ended.
+            ended = TERMINAL.get(run["status"])
+            said = [connected, *(_task_message(task_id, ended, run) if ended else [])]
+        return [_encode(each) for each in said]
 
     await _fixed(websocket, [f"run:{task_id}"], legacy)
+
+
+# Plain routes: the WebSocket endpoints take no dependencies, and each open
+# connection then holds only what it needs.
+sockets = [
+    WebSocketRoute("/ws", socket),
+    WebSocketRoute("/ws/runs/{run_id:int}", run_socket),
+    WebSocketRoute("/ws/run/{run_id:int}", run_socket),
+    WebSocketRoute("/ws/tasks/{task_id:int}", task_socket),
+    WebSocketRoute("/ws/dashboard", dashboard_socket),
+    WebSocketRoute("/ws/dashboard/{user_id:int}", dashboard_socket),
+]
 
 
 def _task_message(task_id: int, type: str, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -283,7 +304,8 @@ async def server_sent_events(
         raise NotFoundError(f"{channel} does not exist")
     epoch, last_seq = _resume_point(last_event_id)
     rooms: Rooms = request.app.state.rooms
-    subscriber = rooms.subscriber()
+    outbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=16)  # then the subscriber's backlog
+    subscriber = rooms.subscriber(outbox.put)
 
     def preface(history: History) -> list[dict[str, Any]]:
         recovered = last_seq is not None and history.complete
@@ -292,7 +314,7 @@ async def server_sent_events(
     await subscriber.join(channel, last_seq, epoch, preface)
     interval = request.app.state.settings.ws_ping_seconds
     return StreamingResponse(
-        _stream(subscriber, rooms, interval),
+        _stream(subscriber, outbox, rooms, interval),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -303,25 +325,19 @@ def _resume_point(last_event_id: str | None) -> tuple[str | None, int | None]:
     return (epoch or None, int(seq)) if seq.isdigit() else (None, None)
 
 
-async def _stream(subscriber: Subscriber, rooms: Rooms, interval: float) -> AsyncIterator[str]:
-    pending: asyncio.Task[list[Message]] | None = None
+async def _stream(subscriber: Subscriber, outbox: asyncio.Queue[Message], rooms: Rooms,
+                  interval: float) -> AsyncIterator[str]:  # fmt: skip
     try:
-        while not subscriber.overflowed.is_set():
-            pending = pending or asyncio.create_task(subscriber.next())
-            done, _ = await asyncio.wait({pending}, timeout=interval)
-            if not done:
+        while not subscriber.done.done():
+            try:
+                message = await asyncio.wait_for(outbox.get(), interval)
+            except TimeoutError:
                 yield ": ping\n\n"  # keeps proxies from closing an idle stream
                 continue
-            messages, pending = pending.result(), None
-            for message in messages:
-                if isinstance(message, Event):
-                    data = json.dumps(message.wire(), separators=(",", ":"))
-                    event_id = f"{message.epoch}:{message.seq}"
-                    yield f"id: {event_id}\nevent: {message.type}\ndata: {data}\n\n"
-                else:
-                    data = json.dumps(message, separators=(",", ":"))
-                    yield f"event: {message['type']}\ndata: {data}\n\n"
+            if isinstance(message, Event):
+                event_id = f"{message.epoch}:{message.seq}"
+                yield f"id: {event_id}\nevent: {message.type}\ndata: {message.text}\n\n"
+            else:
+                yield f"event: {message['type']}\ndata: {_encode(message)}\n\n"
     finally:
-        if pending is not None:
-            pending.cancel()
         rooms.forget(subscriber)
