@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     events_keep_seconds: int = 86400  # a channel quiet this long forgets its history
     ws_queue_size: int = 256  # events waiting for one slow client before it is disconnected
     ws_ping_seconds: float = 20.0  # server ping interval; a client silent for 2 pings is closed
+    ws_protocol: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
+    # Per-message deflate costs ~35 KB per connection and a deflate per client per event.
+    ws_compression: bool = False
 
     @property
     def database(self) -> str:
