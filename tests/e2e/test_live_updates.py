@@ -4,6 +4,7 @@ PostgreSQL. A scan triggered over REST is followed over WebSockets (the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -36,11 +37,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_api(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_api(settings: Settings, port: int, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
            "REPOLENS_BROKER_URL": str(settings.broker_url),
            "REPOLENS_DATA_DIR": str(settings.data_dir),
-           "REPOLENS_CACHE_DIR": str(settings.cache_dir / f"api{port}")}  # fmt: skip
+           "REPOLENS_CACHE_DIR": str(settings.cache_dir / f"api{port}"), **extra}  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "repolens", "serve", "--port", str(port)],
                                env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                                start_new_session=True)  # fmt: skip
@@ -239,3 +240,34 @@ def test_repolens_watch_says_clearly_when_the_run_does_not_exist(apis: list[int]
     )  # fmt: skip
 
     assert watched.returncode == 2 and "run:424242 does not exist" in watched.stdout
+
+
+def test_a_client_that_stops_answering_pings_is_disconnected_and_one_that_answers_stays(
+    settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = start_api(settings, port, tmp_path / "api.log", REPOLENS_WS_PING_SECONDS="1")
+    key = base64.b64encode(os.urandom(16)).decode()
+    handshake = (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
+    try:
+        with (connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as answering,
+              socket.create_connection(("127.0.0.1", port), 5) as silent):  # fmt: skip
+            silent.sendall(handshake.encode())  # then never reads a frame nor answers
+            silent.settimeout(15)
+            began, heard = time.monotonic(), b""
+            while chunk := silent.recv(4096):  # until the server hangs up
+                heard += chunk
+            waited = time.monotonic() - began
+            answering.send(json.dumps({"type": "ping", "id": 1}))
+            pong = json.loads(answering.recv(10))
+            if pong["type"] == "welcome":
+                pong = json.loads(answering.recv(10))
+            connections = _stats(port)["connections"]
+    finally:
+        stop(server)
+
+    assert heard.startswith(b"HTTP/1.1 101") and b"\x89" in heard  # upgraded, then pinged
+    assert 1.5 <= waited < 10, f"closed after {waited:.1f}s"
+    assert pong == {"type": "pong", "id": 1} and connections == 1
