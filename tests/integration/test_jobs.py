@@ -272,3 +272,23 @@ def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_ba
     with sessions() as session:
         (message,) = session.scalars(select(models.OutboxMessage)).all()
         assert message.payload["run_id"] == kept.id and message.dispatched_at is not None
+
+
+def test_heartbeats_that_change_nothing_publish_no_progress_events(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    run_id, hub = new_run(sessions, str(tmp_path)), MemoryHub()
+    with sessions() as session:
+        project_id = runs.get(session, run_id).project_id
+    observer = pipeline.RunObserver(sessions, run_id, project_id, Feed(hub), interval=0)
+
+    observer.stage("analyze")
+    for _ in range(5):
+        observer.should_abort()  # a heartbeat
+    observer.progress(1, 4, "a.py")
+    observer.progress(1, 4, "a.py")
+    observer.progress(2, 4, "b.py")
+
+    said = [(e.type, e.data.get("percent")) for e in hub.history(f"run:{run_id}").events]
+    assert said == [("run.progress", 0), ("run.step", None), ("run.progress", 25),
+                    ("run.progress", 50)]  # fmt: skip

@@ -40,6 +40,7 @@ class RunObserver:
     _last: float = field(default=0.0)
     _stage: str = "queued"
     _counts: tuple[int, int, str] = (0, 0, "")
+    _said: tuple[object, ...] = ()  # the last progress published
 
     def stage(self, name: str) -> None:
         self._stage = name
@@ -68,6 +69,9 @@ class RunObserver:
             self.cancelled = run.cancel_requested
             percent = run.progress
         done, total, message = self._counts
+        if (percent, self._stage, self._counts) == self._said:
+            return  # a heartbeat only: nothing new to tell the clients
+        self._said = (percent, self._stage, self._counts)
         self.feed.progress(self.run_id, self.project_id, percent=percent, step=self._stage,
                            current=done, total=total, message=message)  # fmt: skip
 
