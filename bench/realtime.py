@@ -156,11 +156,16 @@ async def _clients(kind: str, url: str, count: int) -> None:
     async def one() -> None:
         nonlocal subscribed
         async with opening:
-            websocket = await connect(url, open_timeout=60, ping_interval=None, max_queue=None)
-            if kind == "repolens":
-                await websocket.send(json.dumps({"type": "subscribe", "channel": "global"}))
-                while json.loads(await websocket.recv()).get("type") != "subscribed":
-                    pass
+            try:
+                websocket = await connect(url, open_timeout=60, ping_interval=None,
+                                          max_queue=None)  # fmt: skip
+                if kind == "repolens":
+                    await websocket.send(json.dumps({"type": "subscribe", "channel": "global"}))
+                    while json.loads(await websocket.recv()).get("type") != "subscribed":
+                        pass
+            except Exception as exc:  # the run is void: say why and stop
+                print(f"failed: {exc!r}", flush=True)
+                os._exit(1)
         subscribed += 1
         if subscribed == count:
             everyone.set()
