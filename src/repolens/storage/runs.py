@@ -32,7 +32,6 @@ def create(
     if trigger == "push":
         _supersede(session, run)
     announce(session, run, job_id=run.job_id)
-    session.flush()
     return run
 
 
