@@ -11,7 +11,6 @@ and fills a gap in `seq` from the hub's history."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from repolens.realtime.events import Event
 from repolens.realtime.hub import History, Hub
 
 SLOW_CONSUMER = 4008
-
-_ids = itertools.count(1)
 
 
 @dataclass
@@ -54,7 +51,6 @@ class Subscriber:
 
     def __init__(self, rooms: Rooms, size: int, send: Send) -> None:
         self.rooms, self.size, self.send = rooms, size, send
-        self.id = next(_ids)
         self.last: dict[str, tuple[str, int]] = {}  # channel -> (epoch, seq)
         self.joining: dict[str, list[Event]] = {}  # channel -> live events held meanwhile
         self.backlog: deque[tuple[bool, Message]] = deque()

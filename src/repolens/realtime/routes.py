@@ -42,9 +42,9 @@ def _wire(message: Message) -> list[str]:
 
 
 class Link:
-    """One WebSocket connection: authentication, the client's messages, and a
-    sender that drains the subscriber's queue until the client goes away or
-    falls too far behind."""
+    """One WebSocket connection: authentication and the client's messages; its
+    subscriber sends to it (`_write`) until the client goes away, falls too far
+    behind or cannot be sent to."""
 
     def __init__(self, websocket: WebSocket, translate: Translate = _wire) -> None:
         self.websocket = websocket
