@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 import psycopg
 import redis
 from celery import Celery
+from processes import percentile, stop
 from sqlalchemy import select
 
 from repolens import scoring
@@ -89,16 +89,6 @@ def start_worker(kind: str, database: str, data_dir: Path) -> subprocess.Popen[b
     return subprocess.Popen(argv,
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(30)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def measure_raw(triggers: int) -> tuple[list[float], float]:

@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from processes import percentile, stop
 
 EVENTS = "redis://127.0.0.1:6379/13"
 BARE_CHANNEL = "bench:bare"
@@ -111,16 +111,6 @@ def start_server(kind: str, port: int, ws: str, data_dir: Path) -> subprocess.Po
             raise SystemExit(f"the {kind} server exited with {process.returncode}")
         time.sleep(0.1)
     raise SystemExit(f"the {kind} server did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(15)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -291,12 +281,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def percentile(ordered: list[float], share: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:
