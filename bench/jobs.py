@@ -5,13 +5,14 @@
 Needs the machine's PostgreSQL and Redis. In one run, with one idle worker process
 (prefork, concurrency 1, late acks, prefetch 1) each time:
   1. raw Celery: `.delay()` of a no-op task, its start time reported by the task;
-  2. repolens: a trigger writes the run row and its outbox message in one
-     transaction; as it commits, `run.queued` is published on Redis and the
-     message is sent from memory; the worker claims the run
-     (`started_at`); the scan itself is replaced by a no-op, as it is not
-     what is measured.
-Latency is trigger-to-start with the worker idle (triggers one after another);
-throughput is triggers accepted per second when sent back to back.
+  2. repolens: a trigger writes the run row and its outbox message (one statement
+     on PostgreSQL) and commits; as it commits, `run.queued` is published on Redis
+     and the message is sent from memory; the worker claims the run (`started_at`);
+     the scan itself is replaced by a no-op, as it is not what is measured. That is
+     what a push or a schedule writes; a manual refresh also records itself.
+Latency is trigger-to-start with the worker idle: the next trigger goes out when
+the worker's previous task has returned (each worker reports that on a Redis list,
+so neither side polls). Throughput is triggers accepted per second, back to back.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import psycopg
 import redis
 from celery import Celery
+from celery.signals import task_postrun
 from processes import percentile, stop
 from sqlalchemy import select
 
@@ -48,6 +50,7 @@ from repolens.storage import db, migrate, models, projects, runs
 BROKER = "redis://127.0.0.1:6379/14"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 RAW_STARTS = "bench:raw:starts"
+DONE = "bench:done"  # each task that returned: the worker is idle again
 
 
 def noop_scan(request: Any, settings: Settings, **_: Any) -> Report:
@@ -78,6 +81,8 @@ def worker(kind: str, database: str, data_dir: Path) -> None:
     else:
         settings = Settings(database_url=database, broker_url=BROKER, data_dir=data_dir)
         app = backend.create(settings, scanner=noop_scan)
+    done = redis.Redis.from_url(BROKER)
+    task_postrun.connect(lambda **_: done.rpush(DONE, 1), weak=False)
     app.worker_main(["worker", "--concurrency", "1", "--loglevel", "WARNING", "--queues",
                      "high,default,low", "--without-gossip", "--without-mingle",
                      "--hostname", f"{kind}@bench"])  # fmt: skip
@@ -96,12 +101,14 @@ def measure_raw(triggers: int) -> tuple[list[float], float]:
     noop = app.tasks["bench.noop"]
     noop.delay(time.time())
     client.blpop(RAW_STARTS, 30)  # the worker is up
+    client.blpop(DONE, 30)
     latencies = []
     for _ in range(triggers):
         noop.delay(time.time())
         _, item = client.blpop(RAW_STARTS, 30)
         sent, started = map(float, item.split())
         latencies.append(started - sent)
+        client.blpop(DONE, 30)  # idle again before the next trigger
     began = time.perf_counter()
     for _ in range(triggers):
         noop.delay(time.time())
@@ -112,14 +119,14 @@ def measure_raw(triggers: int) -> tuple[list[float], float]:
 def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[float], float]:
     settings = Settings(database_url=database, broker_url=BROKER)
     sessions = db.sessions(db.engine(settings))
-    queue = backend.CeleryQueue(backend.create(settings))
+    jobs = backend.CeleryQueue(backend.create(settings))
     # Sent as it commits, after `run.queued` is published on Redis: what the API does.
-    outbox.send_on_commit(sessions, queue, Feed(hub.create(settings)))
+    outbox.send_on_commit(sessions, jobs, Feed(hub.create(settings)))
     wake, stopping = threading.Event(), threading.Event()
 
     def dispatcher() -> None:  # the API process's dispatcher thread
         while not stopping.is_set():
-            outbox.dispatch(sessions, queue)
+            outbox.dispatch(sessions, jobs)
             wake.wait(0.5)
             wake.clear()
 
@@ -128,27 +135,19 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
     with sessions.begin() as session:
         project_id = projects.create(session, name="bench", repository_url=str(tmp)).id
 
-    def trigger() -> int:  # what POST /projects/{id}/refresh does
+    def trigger() -> int:  # what a push or a schedule writes
         with sessions.begin() as session:
-            run = runs.create(session, projects.get(session, project_id), trigger="manual")
+            run = runs.create(session, project_id, trigger="manual")
             run_id = run.id
         return run_id
 
-    def started_at(run_id: int) -> datetime | None:
-        with sessions() as session:
-            return session.scalar(select(models.Run.started_at).where(models.Run.id == run_id))
-
-    latencies = []
+    done, sent = redis.Redis.from_url(BROKER), dict[int, float]()
     try:
-        for index in range(triggers + 1):
-            sent = time.time()
+        for _ in range(triggers + 1):  # the first one waits for the worker to come up
+            moment = time.time()
             run_id = trigger()
-            while (started := started_at(run_id)) is None:
-                time.sleep(0.002)  # gently: this process also runs the dispatcher
-            while runs.get_status(sessions, run_id) == "running":
-                time.sleep(0.001)  # idle again before the next trigger
-            if index:  # the first one waited for the worker to come up
-                latencies.append(started.timestamp() - sent)
+            sent[run_id] = moment
+            done.blpop(DONE, 30)  # idle again before the next trigger
         began = time.perf_counter()
         for _ in range(triggers):
             trigger()
@@ -157,6 +156,10 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
         stopping.set()
         wake.set()
         thread.join(5)
+    with sessions() as session:  # read afterwards: polling would compete with the worker
+        started = select(models.Run.id, models.Run.started_at).where(models.Run.id.in_(sent))
+        rows = session.execute(started.order_by(models.Run.id)).all()
+    latencies = [began.timestamp() - sent[run_id] for run_id, began in rows[1:] if began]
     return latencies, rate
 
 

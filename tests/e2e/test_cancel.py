@@ -33,8 +33,8 @@ def test_a_run_that_ignores_cancel_is_terminated_and_the_worker_carries_on(
     sessions: sessionmaker[Session] = db.sessions(db.engine(settings))
     queue = celery.CeleryQueue(celery.create(settings))
     with sessions.begin() as session:
-        stuck = runs.create(session, projects.create(session, name="stuck",
-                            repository_url=str(stuck_repo.path)), trigger="manual").id  # fmt: skip
+        project = projects.create(session, name="stuck", repository_url=str(stuck_repo.path))
+        stuck = runs.create(session, project.id, trigger="manual").id
     env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
            "REPOLENS_BROKER_URL": str(settings.broker_url),
            "REPOLENS_DATA_DIR": str(settings.data_dir)}  # fmt: skip
@@ -57,8 +57,8 @@ def test_a_run_that_ignores_cancel_is_terminated_and_the_worker_carries_on(
             assert ended.status == "cancelled" and "grace period" in (ended.error or "")
 
         with sessions.begin() as session:
-            after = runs.create(session, projects.create(session, name="ok",
-                                repository_url=str(ok_repo.path)), trigger="manual").id  # fmt: skip
+            project = projects.create(session, name="ok", repository_url=str(ok_repo.path))
+            after = runs.create(session, project.id, trigger="manual").id
         outbox.dispatch(sessions, queue)
         wait_for(lambda: runs.get_status(sessions, after) == "completed", 60, lambda: None)
     finally:

@@ -55,8 +55,8 @@ def test_runs_go_through_rabbitmq_queues_and_complete(
     queue = celery.CeleryQueue(celery.create(settings))
     with sessions.begin() as session:
         project = projects.create(session, name="p", repository_url=str(repo.path))
-        runs.create(session, project, trigger="schedule", priority="low")
-        high = runs.create(session, project, trigger="manual", priority="high").id
+        runs.create(session, project.id, trigger="schedule", priority="low")
+        high = runs.create(session, project.id, trigger="manual", priority="high").id
     assert outbox.dispatch(sessions, queue) == 2
     assert queue.depth() == {"high": 1, "default": 0, "low": 1}
 

@@ -84,7 +84,7 @@ def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
     sessions: sessionmaker[Session] = db.sessions(db.engine(settings))
     with sessions.begin() as session:
         project = projects.create(session, name="p", repository_url=str(repo.path))
-        ids = [runs.create(session, project, trigger="manual").id for _ in range(RUNS)]
+        ids = [runs.create(session, project.id, trigger="manual").id for _ in range(RUNS)]
     queue = celery.CeleryQueue(celery.create(settings))
 
     def beat() -> None:  # what `repolens beat` does on its schedule

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.errors import ScanAborted
+from repolens.errors import NotFoundError, ScanAborted
 from repolens.jobs import outbox, pipeline, recovery
 from repolens.jobs.backends.local import LocalQueue
 from repolens.realtime.backends.memory import MemoryHub
@@ -43,7 +43,7 @@ def new_run(sessions: sessionmaker[Session], url: str, priority: str = "default"
     with sessions.begin() as session:
         name = f"p{time.monotonic_ns()}"
         project = projects.create(session, name=name, repository_url=url, default_branch="main")
-        return runs.create(session, project, trigger="manual", priority=priority).id
+        return runs.create(session, project.id, trigger="manual", priority=priority).id
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
@@ -257,10 +257,10 @@ def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_ba
     outbox.send_on_commit(sessions, queue, Feed(hub))
     with sessions() as session:
         project = projects.create(session, name="p", repository_url=str(tmp_path))
-        runs.create(session, project, trigger="manual")
+        runs.create(session, project.id, trigger="manual")
         session.rollback()
         project = projects.create(session, name="p", repository_url=str(tmp_path))
-        kept = runs.create(session, project, trigger="manual", priority="high")
+        kept = runs.create(session, project.id, trigger="manual", priority="high")
         assert queue.depth()["high"] == 0  # not before the commit
         session.commit()
 
@@ -269,9 +269,100 @@ def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_ba
     (queued,) = hub.history(f"run:{kept.id}").events
     assert (queued.type, queued.data["priority"]) == ("run.queued", "high")
     assert [e.data["run_id"] for e in hub.history("global").events] == [kept.id]
+
+    def marked() -> bool:  # a moment later, off the trigger's path
+        with sessions() as session:
+            (message,) = session.scalars(select(models.OutboxMessage)).all()
+            assert message.payload["run_id"] == kept.id
+            return message.dispatched_at is not None
+
+    wait_for(marked, 5)
+
+
+class Recording(LocalQueue):
+    """A local queue that remembers what it was handed, and can run something
+    the moment a message arrives (a dispatcher pass racing the sender)."""
+
+    def __init__(self, on_enqueue: Callable[[], object] = lambda: None) -> None:
+        super().__init__(lambda run_id: None)
+        self.sent: list[int] = []
+        self.on_enqueue = on_enqueue
+
+    def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
+        self.sent.append(run_id)
+        self.on_enqueue()
+        return super().enqueue(run_id, priority, job_id)
+
+
+def test_a_dispatcher_pass_between_the_commit_and_the_mark_does_not_send_a_trigger_twice(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    passes: list[int] = []
+    queue = Recording(lambda: passes.append(outbox.dispatch(sessions, queue)))
+    marker = outbox.send_on_commit(sessions, queue, Feed(None))
+
+    run_id = new_run(sessions, str(tmp_path))
+
+    assert (queue.sent, passes) == ([run_id], [0])
+    marker.flush()
+    assert outbox.dispatch(sessions, queue, at=now() + timedelta(hours=1)) == 0  # it was marked
+
+
+def test_a_trigger_whose_sender_died_before_sending_goes_out_when_its_lease_runs_out(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    sessions.configure(info={runs.SENDS_WITHIN: outbox.LEASE_SECONDS})  # a sender, never called
+    run_id = new_run(sessions, str(tmp_path))
+    queue = Recording()
+
+    assert outbox.dispatch(sessions, queue) == 0
+    lease_over = now() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.dispatch(sessions, queue, at=lease_over) == 1
+    assert queue.sent == [run_id]
+
+
+def test_a_trigger_that_cannot_be_sent_is_handed_to_the_dispatcher_at_once_with_the_error(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    def down() -> None:
+        raise ConnectionError("broker unreachable")
+
+    outbox.send_on_commit(sessions, Recording(down), Feed(None))
+    run_id = new_run(sessions, str(tmp_path))
+
     with sessions() as session:
         (message,) = session.scalars(select(models.OutboxMessage)).all()
-        assert message.payload["run_id"] == kept.id and message.dispatched_at is not None
+        assert message.dispatched_at is None and message.send_after is None
+        assert "broker unreachable" in (message.last_error or "")
+    queue = Recording()
+    assert outbox.dispatch(sessions, queue) == 1
+    assert queue.sent == [run_id]
+
+
+def test_a_trigger_writes_its_run_and_one_message_that_names_it(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        project = projects.create(session, name="p", repository_url=str(tmp_path),
+                                  default_branch="trunk")  # fmt: skip
+        run = runs.create(session, project.id, trigger="push", priority="low")
+        branch = runs.create(session, project.id, trigger="manual", ref="feature")
+        with pytest.raises(NotFoundError, match="project 999 not found"):
+            runs.create(session, 999, trigger="manual")
+
+    with sessions() as session:
+        stored = runs.get(session, run.id)
+        assert (stored.ref, stored.priority, stored.status, stored.trigger) == (
+            "trunk", "low", "queued", "push")  # fmt: skip
+        assert (stored.progress, stored.attempts, stored.cancel_requested, stored.summary) == (
+            0, 0, False, {})  # fmt: skip
+        assert stored.queued_at is not None and runs.get(session, branch.id).ref == "feature"
+        messages = session.scalars(select(models.OutboxMessage).order_by(models.OutboxMessage.id))
+        assert [m.payload for m in messages] == [
+            {"run_id": run.id, "priority": "low", "job_id": stored.job_id},
+            {"run_id": branch.id, "priority": "default", "job_id": branch.job_id},
+        ]
+        assert session.scalar(select(func.count()).select_from(models.Run)) == 2
 
 
 def test_heartbeats_that_change_nothing_publish_no_progress_events(

@@ -49,7 +49,7 @@ def report(found: list[Finding], plan_text: str = "- [ ] a\n- [x] b\n") -> Repor
 
 
 def completed_run(session: Session, project: models.Project, found: list[Finding]) -> models.Run:
-    run = runs.create(session, project, trigger="push")
+    run = runs.create(session, project.id, trigger="push")
     results.record(session, run, report(found))
     run.status = "completed"
     session.flush()
@@ -73,7 +73,7 @@ def test_findings_are_new_then_existing_and_vanished_ones_are_fixed(session: Ses
 
 def test_storing_a_run_twice_stores_it_once(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    run = runs.create(session, project, trigger="manual", priority="high")
+    run = runs.create(session, project.id, trigger="manual", priority="high")
     results.record(session, run, report([finding("B1", "eval(a)")]))
     results.record(session, run, report([finding("B1", "eval(a)")]))
 
@@ -96,9 +96,9 @@ def test_triage_follows_a_finding_into_the_next_run(session: Session) -> None:
 
 def test_plan_tasks_keep_their_identity_across_runs(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    first = runs.create(session, project, trigger="push")
+    first = runs.create(session, project.id, trigger="push")
     results.record(session, first, report([], "- [ ] write docs\n"))
-    second = runs.create(session, project, trigger="push")
+    second = runs.create(session, project.id, trigger="push")
     results.record(session, second, report([], "intro\n\n- [x] write docs\n"))
 
     (task,) = session.scalars(select(models.PlanTask)).all()
@@ -107,13 +107,13 @@ def test_plan_tasks_keep_their_identity_across_runs(session: Session) -> None:
 
 def test_a_new_run_writes_its_outbox_message_in_the_same_transaction(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    run = runs.create(session, project, trigger="manual", priority="high")
+    run = runs.create(session, project.id, trigger="manual", priority="high")
     session.rollback()
 
     assert session.scalars(select(models.Run)).all() == []
     assert session.scalars(select(models.OutboxMessage)).all() == []
     project = projects.create(session, name="p", repository_url="file:///repo")
-    run = runs.create(session, project, trigger="manual", priority="high")
+    run = runs.create(session, project.id, trigger="manual", priority="high")
     session.commit()
     (message,) = session.scalars(select(models.OutboxMessage)).all()
     assert message.payload == {"run_id": run.id, "priority": "high", "job_id": run.job_id}
@@ -122,10 +122,10 @@ def test_a_new_run_writes_its_outbox_message_in_the_same_transaction(session: Se
 
 def test_a_new_push_supersedes_queued_pushes_to_the_same_branch(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    older = runs.create(session, project, trigger="push", ref="main")
-    other_branch = runs.create(session, project, trigger="push", ref="feature")
-    manual = runs.create(session, project, trigger="manual", ref="main")
-    newer = runs.create(session, project, trigger="push", ref="main")
+    older = runs.create(session, project.id, trigger="push", ref="main")
+    other_branch = runs.create(session, project.id, trigger="push", ref="feature")
+    manual = runs.create(session, project.id, trigger="manual", ref="main")
+    newer = runs.create(session, project.id, trigger="push", ref="main")
     session.expire_all()
 
     assert runs.get(session, older.id).status == "superseded"

@@ -103,7 +103,7 @@ def refresh(project: Annotated[str, typer.Argument(help="Project name.")]) -> No
 
     with _sessions().begin() as session:
         found = projects.by_name(session, project)
-        run = runs.create(session, found, trigger="manual", priority="high")
+        run = runs.create(session, found.id, trigger="manual", priority="high")
         session.add(models.RefreshRequest(project_id=found.id, run_id=run.id,
                                           requested_by="cli"))  # fmt: skip
         print(f"run {run.id} queued")

@@ -28,7 +28,7 @@ class Embedded:
         self.sessions = sessions
         self.feed = feed or Feed(None)
         self.queue: JobQueue = self._queue()
-        outbox.send_on_commit(sessions, self.queue, self.feed)
+        self.marker = outbox.send_on_commit(sessions, self.queue, self.feed)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch, name="repolens-outbox",
@@ -58,6 +58,7 @@ class Embedded:
         self._stopping.set()
         self._wake.set()
         self._dispatcher.join(10)
+        self._safely(self.marker.flush)
         if isinstance(self.queue, LocalQueue):
             self.queue.stop()
 

@@ -1,34 +1,49 @@
 """The transactional outbox: triggers write a message beside the run row; the
 dispatcher hands pending messages to the queue and marks them sent. If the
-queue is down the message stays pending and goes out on a later pass."""
+queue is down the message stays pending and goes out on a later pass.
+
+A process that sends its own messages as they commit (`send_on_commit`) writes
+them with a lease (`send_after`): the dispatcher leaves them alone until then,
+so a pass between the commit and the mark does not send them a second time.
+If that process dies before sending, the dispatcher sends them when the lease
+runs out; if the send fails, the lease is given up at once."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs.queue import JobQueue
 from repolens.realtime.feed import Feed
 from repolens.storage import runs
-from repolens.storage.models import OutboxMessage, Run, now
+from repolens.storage.models import OutboxMessage, now
 
 log = logging.getLogger(__name__)
 
+LEASE_SECONDS = 30  # longer than a send can take, retries included
 
-def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed) -> None:
+
+def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed) -> Marker:
     """From now on, runs a session of SESSIONS announces are published as queued
     and sent the moment the session commits, from memory and in the committing
-    thread. What cannot go out then stays pending for the dispatcher."""
+    thread; they are marked sent a moment later, by the returned Marker. What
+    cannot go out then is left to the dispatcher."""
+    sessions.configure(info={**sessions.kw.get("info", {}), runs.SENDS_WITHIN: LEASE_SECONDS})
+    marker = Marker(sessions)
 
     def committed(session: Session) -> None:
         sent = runs.announced(session)
-        for run, _ in sent:
-            feed.queued(run)  # before the worker can say it started
+        for announcement in sent:
+            feed.queued(announcement.run)  # before the worker can say it started
         try:
-            send(sent, sessions, queue)
-        except Exception:  # marking failed: the dispatcher sends again, the claim dedupes
+            send(sent, sessions, queue, marker)
+        except Exception:  # the lease runs out and the dispatcher sends; the claim dedupes
             log.exception("sending committed triggers failed")
 
     def rolled_back(session: Session) -> None:
@@ -36,48 +51,109 @@ def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed)
 
     event.listen(sessions, "after_commit", committed)
     event.listen(sessions, "after_rollback", rolled_back)
+    return marker
+
+
+class Marker:
+    """Marks sent messages dispatched in batches, from a thread of its own, a
+    moment after they went out: off the trigger's path (where it would compete
+    with the worker starting the run), and one UPDATE for many under load. The
+    lease keeps the dispatcher off them meanwhile; a process that dies with
+    marks unwritten costs a second send when the lease runs out, which the
+    run's claim makes harmless."""
+
+    def __init__(self, sessions: sessionmaker[Session], linger: float = 0.1) -> None:
+        self.sessions, self.linger = sessions, linger
+        self._ids: list[int] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, message_ids: list[int]) -> None:
+        with self._lock:
+            self._ids.extend(message_ids)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="repolens-outbox-marks",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Write the marks now (at shutdown)."""
+        with self._lock:
+            taken, self._ids = self._ids, []
+        if taken:
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(taken), OutboxMessage.dispatched_at.is_(None))
+                    .values(dispatched_at=now(), attempts=OutboxMessage.attempts + 1)
+                )
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.linger)  # gather what goes out meanwhile
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the database is away: their leases run out instead
+                log.exception("marking sent outbox messages failed")
 
 
 def send(
-    announced: list[tuple[Run, OutboxMessage]], sessions: sessionmaker[Session], queue: JobQueue
+    announced: list[runs.Announcement],
+    sessions: sessionmaker[Session],
+    queue: JobQueue,
+    marker: Marker,
 ) -> int:
-    """Send committed messages straight away, then mark them. A dispatcher pass
-    that picks one between the commit and the mark sends it twice; the run's
-    claim makes that harmless."""
+    """Send committed messages straight away and hand them to MARKER; what could
+    not be sent is handed to the dispatcher at once, with the error."""
     sent: list[int] = []
-    for _, message in announced:
+    failure: Exception | None = None
+    for announcement in announced:
         try:
-            _enqueue(queue, message)
-        except Exception:  # the broker is away: the dispatcher keeps trying
+            _enqueue(queue, announcement.payload)
+        except Exception as exc:  # the broker is away: the dispatcher keeps trying
+            failure = exc
             break
-        sent.append(message.id)
+        sent.append(announcement.message_id)
     if sent:
-        with sessions.begin() as marking:
-            marking.execute(
+        marker.add(sent)
+    unsent = [announcement.message_id for announcement in announced[len(sent) :]]
+    if unsent:
+        with sessions.begin() as session:
+            session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(sent), OutboxMessage.dispatched_at.is_(None))
-                .values(dispatched_at=now(), attempts=OutboxMessage.attempts + 1)
+                .where(OutboxMessage.id.in_(unsent), OutboxMessage.dispatched_at.is_(None))
+                .values(
+                    send_after=None, attempts=OutboxMessage.attempts + 1, last_error=_error(failure)
+                )
             )
     return len(sent)
 
 
-def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100) -> int:
-    """Send up to BATCH pending messages; returns how many went out."""
-    sent = 0
+def dispatch(
+    sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100, at: datetime | None = None
+) -> int:
+    """Send up to BATCH pending messages whose lease, if any, has run out (AT,
+    default now); returns how many went out."""
+    sent, moment = 0, at or now()
+    due = or_(OutboxMessage.send_after.is_(None), OutboxMessage.send_after <= moment)
     with sessions.begin() as session:
         pending = session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.dispatched_at.is_(None))
+            .where(OutboxMessage.dispatched_at.is_(None), due)
             .order_by(OutboxMessage.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
         ).all()
         for message in pending:
             try:
-                _enqueue(queue, message)
+                _enqueue(queue, message.payload)
             except Exception as exc:  # the broker is away: keep it for the next pass
                 message.attempts += 1
-                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                message.last_error = _error(exc)
                 break
             message.dispatched_at = now()
             message.attempts += 1
@@ -85,6 +161,9 @@ def dispatch(sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100)
     return sent
 
 
-def _enqueue(queue: JobQueue, message: OutboxMessage) -> None:
-    payload = message.payload
+def _error(exc: Exception | None) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _enqueue(queue: JobQueue, payload: dict[str, Any]) -> None:
     queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))

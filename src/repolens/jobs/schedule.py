@@ -41,7 +41,7 @@ def trigger_due(sessions: sessionmaker[Session], at: datetime | None = None) -> 
             )
             since = _aware(last or project.created_at)
             if next_after(project.schedule, since) <= at:
-                run = runs.create(session, project, trigger="schedule", priority="low")
+                run = runs.create(session, project.id, trigger="schedule", priority="low")
                 run.queued_at = at
                 created.append(run.id)
     return created

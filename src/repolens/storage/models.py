@@ -222,7 +222,9 @@ class RefreshRequest(Base):
 
 class OutboxMessage(Base):
     """A message to the queue, written in the same transaction as the state it
-    announces; the dispatcher sends it and marks it dispatched."""
+    announces; the dispatcher sends it and marks it dispatched. A message whose
+    writer sends it itself as it commits is left to that writer until
+    `send_after`, so the two do not both send it."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "dispatched_at", "id"),)
@@ -232,5 +234,6 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=now)
     dispatched_at: Mapped[datetime | None]
+    send_after: Mapped[datetime | None]  # None: the dispatcher may send it at once
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

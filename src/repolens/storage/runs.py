@@ -3,62 +3,167 @@ transaction, so an accepted trigger is never lost while the broker is down."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import JSON, Insert, String, bindparam, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from repolens.errors import NotFoundError
-from repolens.storage.models import OutboxMessage, Project, Run, now
+from repolens.storage.models import OutboxMessage, Run, now
 
 PRIORITIES = ("high", "default", "low")
+PROJECTS, RUNS, OUTBOX = (Run.metadata.tables[name] for name in ("projects", "runs", "outbox"))
 TERMINAL = ("completed", "failed", "cancelled", "superseded")
 
 
 def create(
     session: Session,
-    project: Project,
+    project_id: int,
     *,
     trigger: str,
     ref: str | None = None,
     priority: str = "default",
 ) -> Run:
+    """Queue a run of the project (its default branch unless REF) with its outbox
+    message. On PostgreSQL that is one statement, as it is on the path of every
+    trigger; elsewhere two."""
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
-    run = Run(project_id=project.id, trigger=trigger, ref=ref or project.default_branch,
-              priority=priority, status="queued", job_id=_job_id())  # fmt: skip
-    session.add(run)
-    session.flush()
+    moment = now()
+    params = {"project_id": project_id, "trigger": trigger, "ref": ref, "priority": priority,
+              "job_id": _job_id(), "moment": moment,
+              "send_after": _send_after(session, moment)}  # fmt: skip
+    inserted = _insert(session, params)
+    if inserted is None:
+        raise NotFoundError(f"project {project_id} not found")
+    run, message_id = inserted
     if trigger == "push":
         _supersede(session, run)
-    announce(session, run, job_id=run.job_id)
+    _remember(session, run, message_id)
     return run
 
 
-def announce(session: Session, run: Run, job_id: str | None = None) -> None:
-    """Queue RUN: a fresh job id on its row, and an outbox message that carries it.
-    Fixing the id here keeps the dispatcher off the run row, so a worker claiming
-    the run never waits on the dispatcher's transaction. The pair is also
-    remembered in the session, so it can be sent the moment it commits
-    (`outbox.send_on_commit`)."""
-    run.job_id = job_id or _job_id()
-    payload = {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
-    message = OutboxMessage(topic="run.queued", payload=payload)
-    session.add(message)
-    session.info.setdefault(ANNOUNCED, []).append((run, message))
+def _insert(session: Session, params: dict[str, Any]) -> tuple[Run, int] | None:
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(_run_with_message(), params).first()
+        return None if row is None else (row[0], int(row[1]))
+    run: Run | None = session.scalars(_run_only(), params).first()
+    return None if run is None else (run, _insert_message(session, run, params["send_after"]))
 
 
-ANNOUNCED = "repolens.runs.announced"  # (run, message) pairs this session wrote
+def announce(session: Session, run: Run) -> None:
+    """Queue RUN again (a retry, an orphan): a fresh job id on its row and an
+    outbox message that carries it. Fixing the id in the same transaction keeps
+    the dispatcher off the run row, so a worker claiming the run never waits on
+    the dispatcher's transaction."""
+    run.job_id = _job_id()
+    _remember(session, run, _insert_message(session, run, _send_after(session, now())))
 
 
-def announced(session: Session) -> list[tuple[Run, OutboxMessage]]:
+@dataclass(frozen=True)
+class Announcement:
+    """A run queued in a transaction, and its outbox message, to be sent the
+    moment that transaction commits (`outbox.send_on_commit`)."""
+
+    run: Run
+    message_id: int
+    payload: dict[str, Any]
+
+
+ANNOUNCED = "repolens.runs.announced"  # the Announcements a session has made
+# Set (in seconds) on sessions whose owner sends what they announce as they commit:
+# their messages are left to it that long before a dispatcher may send them.
+SENDS_WITHIN = "repolens.runs.sends_within"
+
+
+def announced(session: Session) -> list[Announcement]:
     """Take the runs SESSION announced in the transaction it just committed."""
-    return [(run, message) for run, message in session.info.pop(ANNOUNCED, [])
-            if inspect(message).has_identity]  # fmt: skip
+    return list(session.info.pop(ANNOUNCED, []))
+
+
+def message(run: Run) -> dict[str, Any]:
+    """The outbox payload that queues RUN: ids only, the row is the truth."""
+    return {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
+
+
+def _remember(session: Session, run: Run, message_id: int) -> None:
+    announcement = Announcement(run, message_id, message(run))
+    session.info.setdefault(ANNOUNCED, []).append(announcement)
+
+
+def _insert_message(session: Session, run: Run, send_after: datetime | None) -> int:
+    inserted = session.scalar(
+        insert(OutboxMessage)
+        .values(topic=QUEUED, payload=message(run), send_after=send_after)
+        .returning(OutboxMessage.id)
+    )
+    return int(inserted or 0)
+
+
+def _send_after(session: Session, moment: datetime) -> datetime | None:
+    within = session.info.get(SENDS_WITHIN)
+    return moment + timedelta(seconds=within) if within else None
+
+
+QUEUED = "run.queued"
 
 
 def _job_id() -> str:
     return f"run-{uuid.uuid4().hex}"
+
+
+def _run_insert() -> Insert:
+    """INSERT INTO runs … SELECT … FROM projects: no row when the project is
+    unknown. Every column is named: defaults computed in Python cannot be
+    taken inside a CTE."""
+    project = PROJECTS.c
+    columns = {
+        "project_id": project.id,
+        "trigger": bindparam("trigger", type_=String),
+        "ref": func.coalesce(bindparam("ref", type_=String), project.default_branch),
+        "priority": bindparam("priority", type_=String),
+        "status": literal("queued"),
+        "job_id": bindparam("job_id", type_=String),
+        "queued_at": bindparam("moment", type_=RUNS.c.queued_at.type),
+        "progress": literal(0),
+        "attempts": literal(0),
+        "cancel_requested": literal(False),
+        "summary": literal({}, JSON),
+    }
+    chosen = select(*columns.values()).where(project.id == bindparam("project_id"))
+    return insert(RUNS).from_select(list(columns), chosen, include_defaults=False)
+
+
+@functools.cache
+def _run_only() -> ExecutableReturnsRows:
+    return select(Run).from_statement(_run_insert().returning(*RUNS.c))
+
+
+@functools.cache
+def _run_with_message() -> ExecutableReturnsRows:
+    """The run and its outbox message in one PostgreSQL statement (data-modifying
+    CTEs); the payload is `message(run)`, built in SQL."""
+    queued = _run_insert().returning(*RUNS.c).cte("queued_run")
+    send_after = bindparam("send_after", type_=OUTBOX.c.send_after.type)
+    payload = func.json_build_object("run_id", queued.c.id, "priority", queued.c.priority,
+                                     "job_id", queued.c.job_id)  # fmt: skip
+    written = (
+        insert(OUTBOX)
+        .from_select(
+            ["topic", "payload", "created_at", "send_after", "attempts"],
+            select(literal(QUEUED), payload, queued.c.queued_at, send_after, literal(0)),
+            include_defaults=False,
+        )
+        .returning(OUTBOX.c.id)
+        .cte("queued_message")
+    )
+    both = select(queued, written.c.id.label("message_id")).join_from(queued, written, true())
+    return select(Run, both.selected_columns.message_id).from_statement(both)
 
 
 def _supersede(session: Session, newer: Run) -> None:

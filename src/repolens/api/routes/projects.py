@@ -41,9 +41,8 @@ def delete(project_id: int, session: DbSession) -> None:
              response_model=schemas.RunOut)  # fmt: skip
 def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> models.Run:
     """A manual scan: queued at high priority, answered at once."""
-    project = projects.get(session, project_id)
-    run = runs.create(session, project, trigger="manual", ref=body.ref, priority="high")
-    session.add(models.RefreshRequest(project_id=project.id, run_id=run.id, reason=body.reason))
+    run = runs.create(session, project_id, trigger="manual", ref=body.ref, priority="high")
+    session.add(models.RefreshRequest(project_id=project_id, run_id=run.id, reason=body.reason))
     session.commit()  # sent and announced as it commits
     return run
 
