@@ -125,6 +125,13 @@ def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
             wait_for(all_done, 120, beat)
         except AssertionError as exc:
             raise AssertionError(f"still unfinished (id, status, attempts): {last}") from exc
+
+        def all_rendered() -> bool:  # the workers also consume the `report` queue
+            with sessions() as session:
+                pdfs = select(func.count()).where(models.Report.format == "pdf")
+                return session.scalar(pdfs) == RUNS
+
+        wait_for(all_rendered, 120, beat)
     finally:
         for worker in workers:
             stop(worker)
@@ -146,4 +153,8 @@ def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
                 select(func.count()).select_from(models.Step).where(models.Step.run_id == run.id)
             )
             assert steps == 7
+            formats = session.scalars(
+                select(models.Report.format).where(models.Report.run_id == run.id)
+            )
+            assert sorted(formats) == ["html", "json", "md", "pdf", "sarif"]  # each once
     assert sorted(r.id for r in finished) == ids

@@ -107,7 +107,15 @@ def test_a_refresh_runs_in_the_background_and_its_results_are_served(
     assert "bandit: completed" in client.get(f"{API}/runs/{run_id}/log").text
     sarif = client.get(f"{API}/runs/{run_id}/reports/sarif")
     assert sarif.status_code == 200 and sarif.json()["version"] == "2.1.0"
-    assert client.get(f"{API}/runs/{run_id}/reports/pdf").status_code == 404
+    pdf = client.get(f"{API}/runs/{run_id}/reports/pdf")  # rendered by a job of its own
+    deadline = time.monotonic() + 60
+    while pdf.status_code == 404 and time.monotonic() < deadline:
+        assert "not rendered yet" in pdf.json()["detail"]
+        time.sleep(0.1)
+        pdf = client.get(f"{API}/runs/{run_id}/reports/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert client.get(f"{API}/runs/{run_id}/reports/docx").status_code == 404
 
     plan = client.get(f"{API}/projects/{project['id']}/plan").json()
     assert (plan["done"], plan["total"], plan["tasks"][0]["title"]) == (1, 2, "parse plans")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError, ScanAborted
-from repolens.jobs import outbox, pipeline, recovery
+from repolens.jobs import outbox, pipeline, recovery, rendering
 from repolens.jobs.backends.local import LocalQueue
 from repolens.realtime.backends.memory import MemoryHub
 from repolens.realtime.feed import Feed
@@ -53,6 +53,12 @@ def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+def report_formats(sessions: sessionmaker[Session], run_id: int) -> set[str]:
+    with sessions() as session:
+        query = select(models.Report.format).where(models.Report.run_id == run_id)
+        return set(session.scalars(query))
+
+
 def status(sessions: sessionmaker[Session], run_id: int) -> str:
     return runs.get_status(sessions, run_id)
 
@@ -64,13 +70,17 @@ def test_a_triggered_run_goes_through_the_outbox_and_the_queue_to_stored_results
     code = "import os\nimport subprocess\nsubprocess.call(x, shell=True)\n"
     commit = repo.commit({"app.py": code, "plan.md": "- [x] one\n- [ ] two\n"})
     run_id = new_run(sessions, str(repo.path))
-    queue = LocalQueue(lambda rid: pipeline.execute(rid, settings, sessions), workers=1)
+    queue = LocalQueue(lambda rid: pipeline.execute(rid, settings, sessions), workers=1,
+                       render=lambda rid: rendering.render(rid, settings, sessions))  # fmt: skip
     queue.start()
     try:
         assert outbox.dispatch(sessions, queue) == 1
         wait_for(lambda: status(sessions, run_id) in runs.TERMINAL)
+        assert outbox.dispatch(sessions, queue) == 1  # the slow report formats, asked for
+        wait_for(lambda: report_formats(sessions, run_id) == {"json", "md", "sarif", "html", "pdf"})
     finally:
         queue.stop()
+    assert rendering.render(run_id, settings, sessions) == []  # rendered once
 
     with sessions() as session:
         run = runs.get(session, run_id)
@@ -81,10 +91,6 @@ def test_a_triggered_run_goes_through_the_outbox_and_the_queue_to_stored_results
             session.scalars(select(models.Finding.rule_id).where(models.Finding.run_id == run_id))
         )
         assert {"B602", "F401"} <= rules
-        formats = set(
-            session.scalars(select(models.Report.format).where(models.Report.run_id == run_id))
-        )
-        assert formats == {"json", "md", "sarif", "html"}
         snapshot = session.scalar(select(models.PlanSnapshot))
         assert snapshot is not None and (snapshot.done, snapshot.total) == (1, 2)
 
@@ -100,25 +106,28 @@ def test_a_repository_that_cannot_be_cloned_fails_its_run_once_with_the_reason(
         assert run.error is not None and "could not fetch" in run.error
 
 
-def test_high_priority_runs_start_before_default_and_low(sessions: sessionmaker[Session]) -> None:
-    started: list[int] = []
+def test_high_priority_runs_start_before_default_and_low_and_report_renderings_come_last(
+    sessions: sessionmaker[Session],
+) -> None:
+    started: list[str] = []
     gate = threading.Event()
 
     def execute(run_id: int) -> None:
-        started.append(run_id)
+        started.append(f"scan {run_id}")
         gate.wait(10)
 
-    queue = LocalQueue(execute, workers=1)
+    queue = LocalQueue(execute, workers=1, render=lambda run_id: started.append(f"pdf {run_id}"))
     queue.start()
     queue.enqueue(1, "default")
-    wait_for(lambda: started == [1])
+    wait_for(lambda: started == ["scan 1"])
+    queue.render(1)
     for run_id, priority in [(2, "low"), (3, "default"), (4, "high"), (5, "high")]:
         queue.enqueue(run_id, priority)
-    assert queue.depth() == {"high": 2, "default": 1, "low": 1}
+    assert queue.depth() == {"high": 2, "default": 1, "low": 1, "report": 1}
     gate.set()
-    wait_for(lambda: len(started) == 5)
+    wait_for(lambda: len(started) == 6)
     queue.stop()
-    assert started == [1, 4, 5, 3, 2]
+    assert started == ["scan 1", "scan 4", "scan 5", "scan 3", "scan 2", "pdf 1"]
 
 
 def test_a_queued_run_can_be_taken_back(sessions: sessionmaker[Session]) -> None:
@@ -126,7 +135,7 @@ def test_a_queued_run_can_be_taken_back(sessions: sessionmaker[Session]) -> None
     queue.enqueue(7, "low")
     assert queue.cancel(7) is True
     assert queue.cancel(7) is False
-    assert queue.depth() == {"high": 0, "default": 0, "low": 0}
+    assert queue.depth() == {"high": 0, "default": 0, "low": 0, "report": 0}
 
 
 def test_a_running_run_stops_at_its_next_check_when_cancelled(
@@ -264,7 +273,7 @@ def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_ba
         assert queue.depth()["high"] == 0  # not before the commit
         session.commit()
 
-    assert queue.depth() == {"high": 1, "default": 0, "low": 0}
+    assert queue.depth() == {"high": 1, "default": 0, "low": 0, "report": 0}
     assert outbox.dispatch(sessions, queue) == 0  # nothing left pending for the dispatcher
     (queued,) = hub.history(f"run:{kept.id}").events
     assert (queued.type, queued.data["priority"]) == ("run.queued", "high")

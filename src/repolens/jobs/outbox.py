@@ -40,7 +40,8 @@ def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed)
     def committed(session: Session) -> None:
         sent = runs.announced(session)
         for announcement in sent:
-            feed.queued(announcement.run)  # before the worker can say it started
+            if announcement.topic == runs.QUEUED:
+                feed.queued(announcement.run)  # before the worker can say it started
         try:
             send(sent, sessions, queue, marker)
         except Exception:  # the lease runs out and the dispatcher sends; the claim dedupes
@@ -113,7 +114,7 @@ def send(
     failure: Exception | None = None
     for announcement in announced:
         try:
-            _enqueue(queue, announcement.payload)
+            _enqueue(queue, announcement.topic, announcement.payload)
         except Exception as exc:  # the broker is away: the dispatcher keeps trying
             failure = exc
             break
@@ -150,7 +151,7 @@ def dispatch(
         ).all()
         for message in pending:
             try:
-                _enqueue(queue, message.payload)
+                _enqueue(queue, message.topic, message.payload)
             except Exception as exc:  # the broker is away: keep it for the next pass
                 message.attempts += 1
                 message.last_error = _error(exc)
@@ -165,5 +166,8 @@ def _error(exc: Exception | None) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _enqueue(queue: JobQueue, payload: dict[str, Any]) -> None:
+def _enqueue(queue: JobQueue, topic: str, payload: dict[str, Any]) -> None:
+    if topic == runs.REPORT:
+        queue.render(int(payload["run_id"]))
+        return
     queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))

@@ -10,20 +10,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
 from repolens.errors import InputError, RepolensError, ScanAborted
+from repolens.jobs import rendering
 from repolens.realtime.feed import Feed
 from repolens.reports import formats
 from repolens.reports.model import Report
 from repolens.settings import Settings
-from repolens.storage import models, results, runs
+from repolens.storage import results, runs
 from repolens.storage.models import now
-
-REPORT_FORMATS = ("json", "md", "sarif", "html")
 
 
 @dataclass
@@ -102,11 +100,12 @@ def execute(
         return _finish(sessions, run_id, "failed", str(exc), feed)
     except RepolensError as exc:
         return _finish(sessions, run_id, "failed", f"{type(exc).__name__}: {exc}", feed)
-    written = formats.write(report, REPORT_FORMATS, settings.data_dir / "reports" / str(run_id))
+    written = formats.write(report, rendering.FAST_FORMATS, rendering.directory(settings, run_id))
     with sessions.begin() as session:
         run = runs.get(session, run_id)
         new = results.record(session, run, report)
-        _store_reports(session, run_id, written)
+        rendering.store(session, run_id, written)
+        runs.order_reports(session, run)  # the slow formats, on the report queue
         run.status, run.progress, run.finished_at = "completed", 100, now()
         run.current_step = "done"
     feed.findings(run, new)
@@ -150,11 +149,3 @@ def _finish(
         run.status, run.error, run.finished_at = status, error, now()
     feed.finished(run)
     return status
-
-
-def _store_reports(session: Session, run_id: int, written: list[Path]) -> None:
-    for path in written:
-        size = path.stat().st_size
-        session.add(
-            models.Report(run_id=run_id, format=path.suffix.lstrip("."), path=str(path), size=size)
-        )

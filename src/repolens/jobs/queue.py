@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-PRIORITY_RANK = {"high": 0, "default": 1, "low": 2}
+PRIORITY_RANK = {"high": 0, "default": 1, "low": 2}  # the queues of scans
+REPORT_QUEUE = "report"  # rendering the slow report formats of a finished run
 
 
 class JobQueue(Protocol):
@@ -19,6 +20,9 @@ class JobQueue(Protocol):
         """Hand the run to a worker, high priority first; returns the job id
         (JOB_ID when given, so the run row can name it before it is sent)."""
 
+    def render(self, run_id: int) -> None:
+        """Hand the rendering of a finished run's slow report formats to a worker."""
+
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         """Take a queued run back; False when it is not waiting there."""
 
@@ -26,4 +30,4 @@ class JobQueue(Protocol):
         """Stop a running job by force; False when this backend cannot."""
 
     def depth(self) -> dict[str, int]:
-        """Waiting runs per priority."""
+        """Waiting jobs per queue."""

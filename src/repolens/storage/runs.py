@@ -44,7 +44,7 @@ def create(
     run, message_id = inserted
     if trigger == "push":
         _supersede(session, run)
-    _remember(session, run, message_id)
+    _remember(session, Announcement(run, message_id, QUEUED, message(run)))
     return run
 
 
@@ -53,7 +53,7 @@ def _insert(session: Session, params: dict[str, Any]) -> tuple[Run, int] | None:
         row = session.execute(_run_with_message(), params).first()
         return None if row is None else (row[0], int(row[1]))
     run: Run | None = session.scalars(_run_only(), params).first()
-    return None if run is None else (run, _insert_message(session, run, params["send_after"]))
+    return None if run is None else (run, _insert_message(session, QUEUED, message(run)))
 
 
 def announce(session: Session, run: Run) -> None:
@@ -62,16 +62,23 @@ def announce(session: Session, run: Run) -> None:
     the dispatcher off the run row, so a worker claiming the run never waits on
     the dispatcher's transaction."""
     run.job_id = _job_id()
-    _remember(session, run, _insert_message(session, run, _send_after(session, now())))
+    _write(session, run, QUEUED, message(run))
+
+
+def order_reports(session: Session, run: Run) -> None:
+    """Ask for RUN's slow report formats, rendered by a job of their own (the
+    `report` queue) once this transaction has stored its results."""
+    _write(session, run, REPORT, {"run_id": run.id})
 
 
 @dataclass(frozen=True)
 class Announcement:
-    """A run queued in a transaction, and its outbox message, to be sent the
+    """An outbox message written in a transaction about RUN, to be sent the
     moment that transaction commits (`outbox.send_on_commit`)."""
 
     run: Run
     message_id: int
+    topic: str
     payload: dict[str, Any]
 
 
@@ -91,15 +98,19 @@ def message(run: Run) -> dict[str, Any]:
     return {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
 
 
-def _remember(session: Session, run: Run, message_id: int) -> None:
-    announcement = Announcement(run, message_id, message(run))
+def _write(session: Session, run: Run, topic: str, payload: dict[str, Any]) -> None:
+    message_id = _insert_message(session, topic, payload)
+    _remember(session, Announcement(run, message_id, topic, payload))
+
+
+def _remember(session: Session, announcement: Announcement) -> None:
     session.info.setdefault(ANNOUNCED, []).append(announcement)
 
 
-def _insert_message(session: Session, run: Run, send_after: datetime | None) -> int:
+def _insert_message(session: Session, topic: str, payload: dict[str, Any]) -> int:
     inserted = session.scalar(
         insert(OutboxMessage)
-        .values(topic=QUEUED, payload=message(run), send_after=send_after)
+        .values(topic=topic, payload=payload, send_after=_send_after(session, now()))
         .returning(OutboxMessage.id)
     )
     return int(inserted or 0)
@@ -110,7 +121,7 @@ def _send_after(session: Session, moment: datetime) -> datetime | None:
     return moment + timedelta(seconds=within) if within else None
 
 
-QUEUED = "run.queued"
+QUEUED, REPORT = "run.queued", "run.report"  # outbox topics: a scan, a report rendering
 
 
 def _job_id() -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from repolens.api import schemas
 from repolens.api.deps import DbSession
 from repolens.errors import NotFoundError
+from repolens.jobs import rendering
 from repolens.storage import models, runs
 
 router = APIRouter(tags=["runs"])
@@ -128,11 +129,13 @@ def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> model
 
 @router.get("/runs/{run_id}/reports/{format}")
 def report(run_id: int, format: str, session: DbSession) -> FileResponse:
-    runs.get(session, run_id)
+    run = runs.get(session, run_id)
     row = session.scalar(
         select(models.Report).where(models.Report.run_id == run_id, models.Report.format == format)
     )
     if row is None or not Path(row.path).exists():
+        if row is None and run.status == "completed" and format in rendering.SLOW_FORMATS:
+            raise NotFoundError(f"run {run_id}'s {format} report is not rendered yet")
         raise NotFoundError(f"run {run_id} has no {format} report")
     return FileResponse(row.path, media_type=MEDIA.get(format, "application/octet-stream"),
                         filename=f"repolens-run-{run_id}.{format}")  # fmt: skip

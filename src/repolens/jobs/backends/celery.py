@@ -1,11 +1,13 @@
 """Celery behind the JobQueue boundary: the distributed deployment.
 
-Queues `high`, `default` and `low`, consumed in that order; payloads are run
-ids; late acknowledgement so a message outlives a worker that dies holding it;
-soft and hard time limits; transient database errors retried with exponential
-backoff and jitter. A redelivered or duplicated message is harmless: the run
-is claimed by a conditional update, so it runs once. Beat runs the reaper
-(runs whose heartbeat stopped go back to the queue) and an outbox pass."""
+Scans on queues `high`, `default` and `low`, consumed in that order; the slow
+report formats of finished runs on `report`. Payloads are run ids; late
+acknowledgement so a message outlives a worker that dies holding it; soft and
+hard time limits; transient database errors retried with exponential backoff
+and jitter. A redelivered or duplicated message is harmless: the run is claimed
+by a conditional update, so it runs once, and a report is rendered once. Beat
+runs the reaper (runs whose heartbeat stopped go back to the queue) and an
+outbox pass."""
 
 from __future__ import annotations
 
@@ -21,15 +23,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
-from repolens.jobs import outbox, pipeline, recovery, schedule
-from repolens.jobs.queue import PRIORITY_RANK
+from repolens.jobs import outbox, pipeline, recovery, rendering, schedule
+from repolens.jobs.queue import PRIORITY_RANK, REPORT_QUEUE
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import db
 
-SCAN_TASK = "repolens.scan"
+SCAN_TASK, REPORT_TASK = "repolens.scan", "repolens.report"
+QUEUES = (*PRIORITY_RANK, REPORT_QUEUE)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,9 @@ class CeleryQueue:
     def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
         result = self.app.send_task(SCAN_TASK, args=[run_id], queue=priority, task_id=job_id)
         return str(result.id)
+
+    def render(self, run_id: int) -> None:
+        self.app.send_task(REPORT_TASK, args=[run_id], queue=REPORT_QUEUE)
 
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         if job_id is None:
@@ -62,7 +68,7 @@ class CeleryQueue:
             channel = connection.default_channel
             return {
                 name: int(Queue(name, channel=channel).queue_declare().message_count)
-                for name in PRIORITY_RANK
+                for name in QUEUES
             }
 
 
@@ -85,7 +91,7 @@ def create(settings: Settings, scanner: Callable[..., Report] | None = None) -> 
 
 def configuration(settings: Settings) -> dict[str, Any]:
     return {
-        "task_queues": [Queue(name) for name in PRIORITY_RANK],
+        "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": "default",
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
@@ -140,6 +146,11 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
         worker = task.request.hostname or "?"
         return pipeline.execute(run_id, settings, sessions(), worker=worker, scanner=scanner,
                                 feed=feed())  # fmt: skip
+
+    @app.task(name=REPORT_TASK, autoretry_for=(OperationalError,), retry_backoff=2,
+              retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
+    def report(run_id: int) -> list[str]:
+        return rendering.render(run_id, settings, sessions())
 
     @app.task(name="repolens.reap")
     def reap() -> list[int]:

@@ -1,23 +1,34 @@
 """The embedded queue: a priority heap and a bounded pool of threads in this
-process. Nothing is lost on a restart, because nothing lives only here: on
-start, `recover` queues again every run the database says is waiting or was
-running when the process stopped."""
+process; report renderings come after every waiting scan. Nothing is lost on
+a restart, because nothing lives only here: on start, `recover` queues again
+every run the database says is waiting or was running when the process stopped,
+and the dispatcher sends again what it had not."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 
-from repolens.jobs.queue import PRIORITY_RANK
+from repolens.jobs.queue import PRIORITY_RANK, REPORT_QUEUE
+
+RANK = {**PRIORITY_RANK, REPORT_QUEUE: len(PRIORITY_RANK)}
+
+log = logging.getLogger(__name__)
 
 
 class LocalQueue:
     backend = "local"
 
-    def __init__(self, execute: Callable[[int], object], workers: int = 2) -> None:
-        self._execute = execute
+    def __init__(
+        self,
+        execute: Callable[[int], object],
+        workers: int = 2,
+        render: Callable[[int], object] = lambda run_id: None,
+    ) -> None:
+        self._execute, self._render = execute, render
         self._heap: list[tuple[int, int, int]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
@@ -41,15 +52,24 @@ class LocalQueue:
 
     def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
         with self._ready:
-            waiting = any(entry[2] == run_id for entry in self._heap)
+            waiting = any(entry[2] == run_id and entry[0] != RANK[REPORT_QUEUE]
+                          for entry in self._heap)  # fmt: skip
             if not waiting and run_id not in self.running:
-                heapq.heappush(self._heap, (PRIORITY_RANK[priority], next(self._order), run_id))
-                self._ready.notify()
+                self._push(RANK[priority], run_id)
         return f"local-{run_id}"
+
+    def render(self, run_id: int) -> None:
+        with self._ready:
+            self._push(RANK[REPORT_QUEUE], run_id)
+
+    def _push(self, rank: int, run_id: int) -> None:
+        heapq.heappush(self._heap, (rank, next(self._order), run_id))
+        self._ready.notify()
 
     def cancel(self, run_id: int, job_id: str | None = None) -> bool:
         with self._ready:
-            kept = [entry for entry in self._heap if entry[2] != run_id]
+            kept = [entry for entry in self._heap
+                    if entry[2] != run_id or entry[0] == RANK[REPORT_QUEUE]]  # fmt: skip
             if len(kept) == len(self._heap):
                 return False
             self._heap = kept
@@ -61,8 +81,8 @@ class LocalQueue:
 
     def depth(self) -> dict[str, int]:
         with self._ready:
-            counts = dict.fromkeys(PRIORITY_RANK, 0)
-            names = {rank: name for name, rank in PRIORITY_RANK.items()}
+            counts = dict.fromkeys(RANK, 0)
+            names = {rank: name for name, rank in RANK.items()}
             for rank, _, _ in self._heap:
                 counts[names[rank]] += 1
             return counts
@@ -74,10 +94,15 @@ class LocalQueue:
                     self._ready.wait()
                 if self._stopping:
                     return
-                _, _, run_id = heapq.heappop(self._heap)
-                self.running.add(run_id)
+                rank, _, run_id = heapq.heappop(self._heap)
+                rendering = rank == RANK[REPORT_QUEUE]
+                if not rendering:
+                    self.running.add(run_id)
             try:
-                self._execute(run_id)
+                (self._render if rendering else self._execute)(run_id)
+            except Exception:  # the job failed on its own; this thread goes on with the next
+                log.exception("job %s of run %s failed", "report" if rendering else "scan", run_id)
             finally:
-                with self._ready:
-                    self.running.discard(run_id)
+                if not rendering:
+                    with self._ready:
+                        self.running.discard(run_id)
