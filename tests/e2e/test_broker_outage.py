@@ -18,7 +18,8 @@ from repolens.realtime.feed import Feed
 from repolens.settings import Settings
 from repolens.storage import db, models, projects, runs
 from tests.conftest import Repo
-from tests.e2e.test_worker_crash import broker_url, settings, start_worker, stop, wait_for
+from tests.e2e.test_worker_crash import broker_url, settings, wait_for
+from tests.workers import start_worker, stop
 
 __all__ = ["broker_url", "settings"]  # fixtures shared with the crash test
 

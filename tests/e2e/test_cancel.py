@@ -19,7 +19,8 @@ from repolens.settings import Settings
 from repolens.storage import db, projects, runs
 from repolens.storage.models import now
 from tests.conftest import Repo
-from tests.e2e.test_worker_crash import broker_url, settings, stop, wait_for
+from tests.e2e.test_worker_crash import broker_url, settings, wait_for
+from tests.workers import stop
 
 __all__ = ["broker_url", "settings"]  # fixtures shared with the crash test
 

@@ -24,7 +24,8 @@ from websockets.sync.client import ClientConnection, connect
 from repolens.realtime.backends.redis import RedisHub
 from repolens.settings import Settings
 from tests.conftest import Repo
-from tests.e2e.test_worker_crash import broker_url, settings, start_worker, stop, wait_for
+from tests.e2e.test_worker_crash import broker_url, settings, wait_for
+from tests.workers import start_worker, stop
 
 __all__ = ["broker_url", "settings"]
 

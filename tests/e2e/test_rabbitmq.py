@@ -18,8 +18,9 @@ from repolens.jobs.backends import celery
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, runs
 from tests.conftest import Repo
-from tests.e2e.test_worker_crash import start_worker, stop, wait_for
+from tests.e2e.test_worker_crash import wait_for
 from tests.integration.databases import database_url
+from tests.workers import start_worker, stop
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 

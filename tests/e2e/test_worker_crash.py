@@ -3,10 +3,7 @@ real Redis broker, real PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -22,6 +19,7 @@ from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, runs
 from tests.conftest import Repo
 from tests.integration.databases import database_url, redis_url
+from tests.workers import start_worker, stop
 
 RUNS = 20
 
@@ -40,31 +38,6 @@ def settings(tmp_path: Path, broker_url: str) -> Iterator[Settings]:
                             broker_visibility_timeout_seconds=10)  # fmt: skip
         migrate.upgrade(settings)
         yield settings
-
-
-def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
-           "REPOLENS_BROKER_URL": str(settings.broker_url),
-           "REPOLENS_DATA_DIR": str(settings.data_dir),
-           "REPOLENS_CACHE_DIR": str(settings.cache_dir / name),
-           "REPOLENS_RESULT_CACHE": "false",
-           "REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "repolens", "worker", "--concurrency", "1", "--name", f"{name}@e2e"],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def wait_for(condition: Callable[[], bool], seconds: float, tick: Callable[[], object]) -> None:

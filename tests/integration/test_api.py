@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,24 +15,40 @@ from repolens.app import create_app
 from repolens.settings import Settings
 from repolens.storage import migrate
 from tests.conftest import Repo
-from tests.integration.databases import database_url
+from tests.integration.databases import database_url, redis_url
+from tests.workers import start_worker, stop
 
 API = "/api/v1"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "distributed"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    with database_url(request.param, tmp_path) as url:
-        settings = Settings(database_url=url, cache_dir=tmp_path / "cache",
+    """The embedded deployment on either database, and the distributed one:
+    PostgreSQL, a Redis broker and a real worker process (see `client`)."""
+    distributed = request.param == "distributed"
+    with ExitStack() as stack:
+        url = stack.enter_context(database_url("postgresql" if distributed else request.param,
+                                               tmp_path))  # fmt: skip
+        broker = stack.enter_context(redis_url()) if distributed else None
+        settings = Settings(database_url=url, broker_url=broker, cache_dir=tmp_path / "cache",
                             data_dir=tmp_path / "data", job_workers=1)  # fmt: skip
         migrate.upgrade(settings)
         yield settings
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
+def client(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    worker = start_worker(settings, "api", tmp_path / "worker.log") if settings.broker_url else None
+    try:
+        with TestClient(create_app(settings)) as client:
+            yield client
+    finally:
+        if worker is not None:
+            stop(worker)
+
+
+def backend(settings: Settings) -> str:
+    return "celery" if settings.broker_url else "local"
 
 
 def wait_until_done(client: TestClient, run_id: int, seconds: float = 90) -> dict[str, Any]:
@@ -76,7 +93,7 @@ def test_unknown_ids_are_404(client: TestClient, path: str) -> None:
 
 
 def test_a_refresh_runs_in_the_background_and_its_results_are_served(
-    client: TestClient, make_repo: Callable[..., Repo]
+    client: TestClient, settings: Settings, make_repo: Callable[..., Repo]
 ) -> None:
     repo = make_repo()
     code = "import os\nimport subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
@@ -126,7 +143,7 @@ def test_a_refresh_runs_in_the_background_and_its_results_are_served(
     listed = client.get(f"{API}/runs", params={"project_id": project["id"]}).json()
     assert [r["id"] for r in listed["items"]] == [run_id] and listed["next_cursor"] is None
     status = client.get(f"{API}/jobs/queue-status").json()
-    assert status["runs_by_status"] == {"completed": 1} and status["backend"] == "local"
+    assert status["runs_by_status"] == {"completed": 1} and status["backend"] == backend(settings)
 
 
 def test_runs_are_paged_with_a_cursor(client: TestClient, tmp_path: Path) -> None:
@@ -170,7 +187,7 @@ def test_health_answers_and_a_token_guards_the_api(settings: Settings) -> None:
         ok = client.get(f"{API}/health", headers={"Authorization": "Bearer s3cret"})
         assert ok.json() == {"status": "ok", "database": "ok"}
         queue = client.get(f"{API}/health/queue", headers={"Authorization": "Bearer s3cret"})
-        assert queue.json()["backend"] == "local"
+        assert queue.json()["backend"] == backend(settings)
 
 
 def test_the_command_line_adds_a_project_queues_a_refresh_and_lists_runs(

@@ -1,0 +1,36 @@
+"""Real `repolens worker` processes for the tests that run distributed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from repolens.settings import Settings
+
+
+def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
+           "REPOLENS_BROKER_URL": str(settings.broker_url),
+           "REPOLENS_DATA_DIR": str(settings.data_dir),
+           "REPOLENS_CACHE_DIR": str(settings.cache_dir / name),
+           "REPOLENS_RESULT_CACHE": "false",
+           "REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "repolens", "worker", "--concurrency", "1", "--name", f"{name}@e2e"],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
