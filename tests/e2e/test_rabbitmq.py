@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.jobs import outbox
@@ -64,11 +64,13 @@ def test_runs_go_through_rabbitmq_queues_and_complete(
     worker = start_worker(settings, "r0", tmp_path / "r0.log")
     try:
 
-        def both_completed() -> bool:
+        def both_completed_with_their_pdfs() -> bool:
             with sessions() as session:
-                return session.scalars(select(models.Run.status)).all() == ["completed"] * 2
+                done = session.scalars(select(models.Run.status)).all() == ["completed"] * 2
+                pdfs = select(func.count()).where(models.Report.format == "pdf")
+                return done and session.scalar(pdfs) == 2
 
-        wait_for(both_completed, 120, lambda: None)
+        wait_for(both_completed_with_their_pdfs, 120, lambda: None)
     finally:
         stop(worker, signal.SIGTERM)
     with sessions() as session:

@@ -32,6 +32,7 @@ app.command("runs")(service.runs_command)
 app.command("refresh")(service.refresh)
 app.command("worker")(service.worker)
 app.command("beat")(service.beat)
+app.command("flower")(service.flower)
 app.command("watch")(watch.watch)
 
 FAIL_ON = [s.value for s in Severity] + ["none"]

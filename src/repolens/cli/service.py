@@ -132,6 +132,14 @@ def worker(
                      "--without-mingle"])  # fmt: skip
 
 
+def flower(
+    port: Annotated[int, typer.Option(help="Port of the monitor's web page.")] = 5555,
+    address: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Run Flower, Celery's monitor, on this deployment's broker (`pip install flower`)."""
+    _celery().start(["flower", f"--port={port}", f"--address={address}"])
+
+
 def beat() -> None:
     """Run Celery beat: the reaper and outbox passes on their schedule."""
     settings = Settings()
