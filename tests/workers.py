@@ -17,7 +17,9 @@ def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[b
            "REPOLENS_DATA_DIR": str(settings.data_dir),
            "REPOLENS_CACHE_DIR": str(settings.cache_dir / name),
            "REPOLENS_RESULT_CACHE": "false",
-           "REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "10"}  # fmt: skip
+           "REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "10",
+           "REPOLENS_NOTIFY_SECRET": settings.notify_secret or "",
+           "REPOLENS_NOTIFY_RETRY_SECONDS": str(settings.notify_retry_seconds)}  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "repolens", "worker", "--concurrency", "1", "--name", f"{name}@e2e"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,

@@ -9,6 +9,7 @@ RepolensError
 ├── AnalyzerError              one analyzer failed; its step fails, not the scan
 │   └── ToolError              an external tool exited badly or printed garbage
 ├── GitError                   a git command failed
+├── DeliveryFailed             a notification could not be delivered now (retried)
 └── ScanAborted                the scan was cancelled between steps
 """
 
@@ -64,3 +65,7 @@ class GitError(RepolensError):
 
 class ScanAborted(RepolensError):
     """The scan was cancelled."""
+
+
+class DeliveryFailed(RepolensError):
+    """The notification could not be delivered; it is worth trying again."""

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # the run) goes back to its queue after this long. Redelivering a message whose run is
     # already running is harmless: the claim refuses it.
     broker_visibility_timeout_seconds: int = 600
+    notify_secret: str | None = None  # signs run notifications (HMAC-SHA256 of the body)
+    notify_timeout_seconds: float = 10.0
+    notify_retry_seconds: float = 2.0  # the first backoff of a failed notification; it doubles
     keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
     events_url: str | None = None  # Redis for live events; default: the broker, if it is Redis
     events_history: int = 1000  # events kept per channel for clients that reconnect

@@ -59,7 +59,7 @@ def test_runs_go_through_rabbitmq_queues_and_complete(
         runs.create(session, project.id, trigger="schedule", priority="low")
         high = runs.create(session, project.id, trigger="manual", priority="high").id
     assert outbox.dispatch(sessions, queue) == 2
-    assert queue.depth() == {"high": 1, "default": 0, "low": 1, "report": 0}
+    assert queue.depth() == {"high": 1, "default": 0, "low": 1, "notify": 0, "report": 0}
 
     worker = start_worker(settings, "r0", tmp_path / "r0.log")
     try:
@@ -75,4 +75,4 @@ def test_runs_go_through_rabbitmq_queues_and_complete(
         stop(worker, signal.SIGTERM)
     with sessions() as session:
         assert session.scalar(select(models.Run.summary).where(models.Run.id == high))["findings"]
-    assert queue.depth() == {"high": 0, "default": 0, "low": 0, "report": 0}
+    assert queue.depth() == {"high": 0, "default": 0, "low": 0, "notify": 0, "report": 0}

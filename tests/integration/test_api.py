@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ from tests.integration.databases import database_url, redis_url
 from tests.workers import start_worker, stop
 
 API = "/api/v1"
+SECRET = "notify-secret"
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "distributed"])
@@ -31,7 +37,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
                                                tmp_path))  # fmt: skip
         broker = stack.enter_context(redis_url()) if distributed else None
         settings = Settings(database_url=url, broker_url=broker, cache_dir=tmp_path / "cache",
-                            data_dir=tmp_path / "data", job_workers=1)  # fmt: skip
+                            data_dir=tmp_path / "data", job_workers=1, notify_secret=SECRET,
+                            notify_retry_seconds=0.05)  # fmt: skip
         migrate.upgrade(settings)
         yield settings
 
@@ -212,3 +219,86 @@ def test_a_schedule_must_be_a_cron_expression(client: TestClient) -> None:
     assert bad.json()["errors"][0]["field"] == "body.schedule"
     good = client.post(f"{API}/projects", json={**body, "schedule": "0 3 * * *"})
     assert good.status_code == 201
+
+
+class Receiver(ThreadingHTTPServer):
+    """A local endpoint for run notifications: it keeps what it was sent and
+    answers with the next of its status codes (the last one from then on)."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers, self.received = answers, list[tuple[dict[str, str], bytes]]()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                server.received.append((dict(self.headers), body))
+                self.send_response(server.answers.pop(0) if len(server.answers) > 1
+                                   else server.answers[0])  # fmt: skip
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = self
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/repolens"
+
+
+def notified_run(client: TestClient, repo: Repo, receiver: Receiver) -> int:
+    body = {"name": "n", "repository_url": str(repo.path), "notify_url": receiver.url}
+    project = client.post(f"{API}/projects", json=body).json()
+    assert project["notify_url"] == receiver.url
+    run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
+    assert wait_until_done(client, run["id"])["status"] == "completed"
+    return int(run["id"])
+
+
+def test_a_finished_run_is_told_to_the_notify_url_signed_and_retried_when_it_fails(
+    client: TestClient, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit({"app.py": "import os\n"})
+    receiver = Receiver([503, 204])
+    try:
+        run_id = notified_run(client, repo, receiver)
+        deadline = time.monotonic() + 30
+        while len(receiver.received) < 2:
+            assert time.monotonic() < deadline, receiver.received
+            time.sleep(0.05)
+    finally:
+        receiver.shutdown()
+    (first_headers, first), (headers, body) = receiver.received
+    assert first == body and first_headers["X-Repolens-Delivery"] == headers["X-Repolens-Delivery"]
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Repolens-Signature-256"] == expected
+    assert headers["X-Repolens-Event"] == "run.completed"
+    notice = json.loads(body)
+    assert (notice["event"], notice["run"]["id"], notice["run"]["status"]) == (
+        "run.completed", run_id, "completed")  # fmt: skip
+    assert notice["project"]["name"] == "n" and notice["run"]["finished_at"]
+
+
+def test_a_notify_url_that_refuses_is_not_asked_again_and_a_bad_one_is_a_422(
+    client: TestClient, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit({"app.py": "import os\n"})
+    receiver = Receiver([410])
+    try:
+        notified_run(client, repo, receiver)
+        deadline = time.monotonic() + 30
+        while not receiver.received:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(2)  # longer than any retry would wait
+        assert len(receiver.received) == 1
+    finally:
+        receiver.shutdown()
+    bad = client.post(f"{API}/projects", json={"name": "x", "repository_url": "/r",
+                                               "notify_url": "ftp://files/hook"})  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.notify_url"

@@ -123,7 +123,7 @@ def test_high_priority_runs_start_before_default_and_low_and_report_renderings_c
     queue.render(1)
     for run_id, priority in [(2, "low"), (3, "default"), (4, "high"), (5, "high")]:
         queue.enqueue(run_id, priority)
-    assert queue.depth() == {"high": 2, "default": 1, "low": 1, "report": 1}
+    assert queue.depth() == {"high": 2, "default": 1, "low": 1, "notify": 0, "report": 1}
     gate.set()
     wait_for(lambda: len(started) == 6)
     queue.stop()
@@ -135,7 +135,7 @@ def test_a_queued_run_can_be_taken_back(sessions: sessionmaker[Session]) -> None
     queue.enqueue(7, "low")
     assert queue.cancel(7) is True
     assert queue.cancel(7) is False
-    assert queue.depth() == {"high": 0, "default": 0, "low": 0, "report": 0}
+    assert queue.depth() == {"high": 0, "default": 0, "low": 0, "notify": 0, "report": 0}
 
 
 def test_a_running_run_stops_at_its_next_check_when_cancelled(
@@ -273,7 +273,7 @@ def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_ba
         assert queue.depth()["high"] == 0  # not before the commit
         session.commit()
 
-    assert queue.depth() == {"high": 1, "default": 0, "low": 0, "report": 0}
+    assert queue.depth() == {"high": 1, "default": 0, "low": 0, "notify": 0, "report": 0}
     assert outbox.dispatch(sessions, queue) == 0  # nothing left pending for the dispatcher
     (queued,) = hub.history(f"run:{kept.id}").events
     assert (queued.type, queued.data["priority"]) == ("run.queued", "high")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -22,12 +23,24 @@ def _cron(value: str | None) -> str | None:
 Cron = Annotated[str | None, AfterValidator(_cron)]
 
 
+def _http_url(value: str | None) -> str | None:
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+HttpUrl = Annotated[str | None, Field(default=None, max_length=2000), AfterValidator(_http_url)]
+
+
 class ProjectIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     repository_url: str = Field(min_length=1, max_length=2000)
     default_branch: str = Field(default="main", min_length=1, max_length=255)
     plan_path: str | None = None
     schedule: Cron = None
+    notify_url: HttpUrl = None
     analyzer_options: dict[str, dict[str, Any]] = {}
 
 
@@ -37,6 +50,7 @@ class ProjectPatch(BaseModel):
     default_branch: str | None = Field(default=None, min_length=1, max_length=255)
     plan_path: str | None = None
     schedule: Cron = None
+    notify_url: HttpUrl = None
     analyzer_options: dict[str, dict[str, Any]] | None = None
 
 
@@ -49,6 +63,7 @@ class ProjectOut(BaseModel):
     default_branch: str
     plan_path: str | None
     schedule: str | None
+    notify_url: str | None
     analyzer_options: dict[str, Any]
     created_at: datetime
     updated_at: datetime

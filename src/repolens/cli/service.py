@@ -120,7 +120,7 @@ def _sessions() -> sessionmaker[Session]:
 def worker(
     concurrency: Annotated[int, typer.Option(help="Scans at once in this worker.")] = 1,
     queues: Annotated[str, typer.Option(help="Queues to consume, first first.")] = (
-        "high,default,low,report"
+        "high,default,low,notify,report"
     ),
     name: Annotated[str | None, typer.Option(help="Node name (default repolens-PID@host).")] = None,
 ) -> None:

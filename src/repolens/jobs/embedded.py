@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox, pipeline, recovery, rendering, schedule
+from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
 from repolens.jobs.backends.local import LocalQueue
 from repolens.jobs.queue import JobQueue
 from repolens.realtime.feed import Feed
@@ -43,7 +43,7 @@ class Embedded:
             from repolens.jobs.backends import celery
 
             return celery.CeleryQueue(celery.create(self.settings))
-        return LocalQueue(self._execute, self.settings.job_workers, self._render)
+        return LocalQueue(self._execute, self.settings.job_workers, self._render, self._notify)
 
     def start(self) -> None:
         if isinstance(self.queue, LocalQueue):
@@ -67,6 +67,9 @@ class Embedded:
 
     def _render(self, run_id: int) -> None:
         rendering.render(run_id, self.settings, self.sessions)
+
+    def _notify(self, run_id: int) -> None:
+        notifying.deliver_retrying(run_id, self.settings, self.sessions)
 
     def _dispatch(self) -> None:
         periodic = {self._rescans: 30.0, self._clean_up: 3600.0}

@@ -170,4 +170,7 @@ def _enqueue(queue: JobQueue, topic: str, payload: dict[str, Any]) -> None:
     if topic == runs.REPORT:
         queue.render(int(payload["run_id"]))
         return
+    if topic == runs.NOTIFY:
+        queue.notify(int(payload["run_id"]))
+        return
     queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))

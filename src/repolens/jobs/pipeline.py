@@ -106,6 +106,7 @@ def execute(
         new = results.record(session, run, report)
         rendering.store(session, run_id, written)
         runs.order_reports(session, run)  # the slow formats, on the report queue
+        runs.order_notice(session, run)
         run.status, run.progress, run.finished_at = "completed", 100, now()
         run.current_step = "done"
     feed.findings(run, new)
@@ -124,6 +125,7 @@ def _start(
             return None
         if run.cancel_requested:
             run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
+            runs.order_notice(session, run)
         else:
             project = run.project
             run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
@@ -147,5 +149,6 @@ def _finish(
     with sessions.begin() as session:
         run = runs.get(session, run_id)
         run.status, run.error, run.finished_at = status, error, now()
+        runs.order_notice(session, run)
     feed.finished(run)
     return status

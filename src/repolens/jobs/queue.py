@@ -10,6 +10,7 @@ from typing import Protocol
 
 PRIORITY_RANK = {"high": 0, "default": 1, "low": 2}  # the queues of scans
 REPORT_QUEUE = "report"  # rendering the slow report formats of a finished run
+NOTIFY_QUEUE = "notify"  # telling a project's notify URL that a run ended
 
 
 class JobQueue(Protocol):
@@ -22,6 +23,9 @@ class JobQueue(Protocol):
 
     def render(self, run_id: int) -> None:
         """Hand the rendering of a finished run's slow report formats to a worker."""
+
+    def notify(self, run_id: int) -> None:
+        """Hand the notification that a run ended to a worker."""
 
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         """Take a queued run back; False when it is not waiting there."""

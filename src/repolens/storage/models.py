@@ -52,6 +52,7 @@ class Project(Base):
     repository_url: Mapped[str] = mapped_column(String(2000))
     default_branch: Mapped[str] = mapped_column(String(255), default="main")
     plan_path: Mapped[str | None] = mapped_column(String(1000))
+    notify_url: Mapped[str | None] = mapped_column(String(2000))  # told when a run ends
     schedule: Mapped[str | None] = mapped_column(String(100))  # cron expression
     analyzer_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=now)

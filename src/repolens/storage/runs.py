@@ -71,6 +71,13 @@ def order_reports(session: Session, run: Run) -> None:
     _write(session, run, REPORT, {"run_id": run.id})
 
 
+def order_notice(session: Session, run: Run) -> None:
+    """Tell the project's notify URL, if it has one, that RUN ended (the `notify`
+    queue), once this transaction has stored how."""
+    if run.project.notify_url:
+        _write(session, run, NOTIFY, {"run_id": run.id})
+
+
 @dataclass(frozen=True)
 class Announcement:
     """An outbox message written in a transaction about RUN, to be sent the
@@ -121,7 +128,8 @@ def _send_after(session: Session, moment: datetime) -> datetime | None:
     return moment + timedelta(seconds=within) if within else None
 
 
-QUEUED, REPORT = "run.queued", "run.report"  # outbox topics: a scan, a report rendering
+# Outbox topics: a scan, a report rendering, a notification.
+QUEUED, REPORT, NOTIFY = "run.queued", "run.report", "run.notify"
 
 
 def _job_id() -> str:

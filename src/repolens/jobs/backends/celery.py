@@ -1,7 +1,8 @@
 """Celery behind the JobQueue boundary: the distributed deployment.
 
 Scans on queues `high`, `default` and `low`, consumed in that order; the slow
-report formats of finished runs on `report`. Payloads are run ids; late
+report formats of finished runs on `report`; notifications that a run ended on
+`notify`. Payloads are run ids; late
 acknowledgement so a message outlives a worker that dies holding it; soft and
 hard time limits; transient database errors retried with exponential backoff
 and jitter. A redelivered or duplicated message is harmless: the run is claimed
@@ -23,16 +24,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
-from repolens.jobs import outbox, pipeline, recovery, rendering, schedule
-from repolens.jobs.queue import PRIORITY_RANK, REPORT_QUEUE
+from repolens.errors import DeliveryFailed
+from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
+from repolens.jobs.queue import NOTIFY_QUEUE, PRIORITY_RANK, REPORT_QUEUE
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import db
 
-SCAN_TASK, REPORT_TASK = "repolens.scan", "repolens.report"
-QUEUES = (*PRIORITY_RANK, REPORT_QUEUE)
+SCAN_TASK, REPORT_TASK, NOTIFY_TASK = "repolens.scan", "repolens.report", "repolens.notify"
+QUEUES = (*PRIORITY_RANK, NOTIFY_QUEUE, REPORT_QUEUE)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ class CeleryQueue:
 
     def render(self, run_id: int) -> None:
         self.app.send_task(REPORT_TASK, args=[run_id], queue=REPORT_QUEUE)
+
+    def notify(self, run_id: int) -> None:
+        self.app.send_task(NOTIFY_TASK, args=[run_id], queue=NOTIFY_QUEUE)
 
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         if job_id is None:
@@ -151,6 +156,12 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
     def report(run_id: int) -> list[str]:
         return rendering.render(run_id, settings, sessions())
+
+    @app.task(name=NOTIFY_TASK, autoretry_for=(DeliveryFailed, OperationalError),
+              retry_backoff=max(1, round(settings.notify_retry_seconds)), retry_backoff_max=600,
+              retry_jitter=True, max_retries=8)  # fmt: skip
+    def notify(run_id: int) -> int | None:
+        return notifying.deliver(run_id, settings, sessions())
 
     @app.task(name="repolens.reap")
     def reap() -> list[int]:

@@ -12,9 +12,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from repolens.jobs.queue import PRIORITY_RANK, REPORT_QUEUE
+from repolens.jobs.queue import NOTIFY_QUEUE, PRIORITY_RANK, REPORT_QUEUE
 
-RANK = {**PRIORITY_RANK, REPORT_QUEUE: len(PRIORITY_RANK)}
+RANK = {**PRIORITY_RANK, NOTIFY_QUEUE: len(PRIORITY_RANK), REPORT_QUEUE: len(PRIORITY_RANK) + 1}
+ERRANDS = {RANK[NOTIFY_QUEUE]: NOTIFY_QUEUE, RANK[REPORT_QUEUE]: REPORT_QUEUE}  # not scans
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ class LocalQueue:
         execute: Callable[[int], object],
         workers: int = 2,
         render: Callable[[int], object] = lambda run_id: None,
+        notify: Callable[[int], object] = lambda run_id: None,
     ) -> None:
-        self._execute, self._render = execute, render
+        self._execute = execute
+        self._errands = {REPORT_QUEUE: render, NOTIFY_QUEUE: notify}
         self._heap: list[tuple[int, int, int]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
@@ -52,7 +55,7 @@ class LocalQueue:
 
     def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
         with self._ready:
-            waiting = any(entry[2] == run_id and entry[0] != RANK[REPORT_QUEUE]
+            waiting = any(entry[2] == run_id and entry[0] not in ERRANDS
                           for entry in self._heap)  # fmt: skip
             if not waiting and run_id not in self.running:
                 self._push(RANK[priority], run_id)
@@ -62,6 +65,10 @@ class LocalQueue:
         with self._ready:
             self._push(RANK[REPORT_QUEUE], run_id)
 
+    def notify(self, run_id: int) -> None:
+        with self._ready:
+            self._push(RANK[NOTIFY_QUEUE], run_id)
+
     def _push(self, rank: int, run_id: int) -> None:
         heapq.heappush(self._heap, (rank, next(self._order), run_id))
         self._ready.notify()
@@ -69,7 +76,7 @@ class LocalQueue:
     def cancel(self, run_id: int, job_id: str | None = None) -> bool:
         with self._ready:
             kept = [entry for entry in self._heap
-                    if entry[2] != run_id or entry[0] == RANK[REPORT_QUEUE]]  # fmt: skip
+                    if entry[2] != run_id or entry[0] in ERRANDS]  # fmt: skip
             if len(kept) == len(self._heap):
                 return False
             self._heap = kept
@@ -95,14 +102,14 @@ class LocalQueue:
                 if self._stopping:
                     return
                 rank, _, run_id = heapq.heappop(self._heap)
-                rendering = rank == RANK[REPORT_QUEUE]
-                if not rendering:
+                errand = ERRANDS.get(rank)
+                if errand is None:
                     self.running.add(run_id)
             try:
-                (self._render if rendering else self._execute)(run_id)
+                (self._errands[errand] if errand else self._execute)(run_id)
             except Exception:  # the job failed on its own; this thread goes on with the next
-                log.exception("job %s of run %s failed", "report" if rendering else "scan", run_id)
+                log.exception("%s job of run %s failed", errand or "scan", run_id)
             finally:
-                if not rendering:
+                if errand is None:
                     with self._ready:
                         self.running.discard(run_id)
