@@ -163,6 +163,14 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
     def notify(run_id: int) -> int | None:
         return notifying.deliver(run_id, settings, sessions())
 
+    _register_periodic(app, settings, sessions)
+
+
+def _register_periodic(
+    app: Celery, settings: Settings, sessions: Callable[[], sessionmaker[Session]]
+) -> None:
+    """The tasks beat sends on its schedule (BEAT_SCHEDULE)."""
+
     @app.task(name="repolens.reap")
     def reap() -> list[int]:
         stale = timedelta(seconds=settings.heartbeat_stale_seconds)
