@@ -66,12 +66,17 @@ def test_triggers_during_a_redis_outage_all_run_after_it_returns(
     try:
         redis.Redis.from_url(str(settings.broker_url)).ping()
 
-        def all_completed() -> bool:
+        def all_completed_and_sent() -> bool:  # the reports' messages from the worker too
             with sessions() as session:
                 statuses = session.scalars(select(models.Run.status)).all()
-                return statuses == ["completed"] * 5
+                unsent = session.scalars(
+                    select(models.OutboxMessage.id).where(
+                        models.OutboxMessage.dispatched_at.is_(None)
+                    )
+                ).all()
+                return statuses == ["completed"] * 5 and not unsent
 
-        wait_for(all_completed, 120, lambda: outbox.dispatch(sessions, queue))
+        wait_for(all_completed_and_sent, 120, lambda: outbox.dispatch(sessions, queue))
     finally:
         stop(worker, signal.SIGTERM)
     with sessions() as session:

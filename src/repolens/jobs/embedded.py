@@ -58,7 +58,7 @@ class Embedded:
         self._stopping.set()
         self._wake.set()
         self._dispatcher.join(10)
-        self._safely(self.marker.flush)
+        self.marker.close()
         if isinstance(self.queue, LocalQueue):
             self.queue.stop()
 

@@ -91,6 +91,14 @@ class Marker:
                     .values(dispatched_at=now(), attempts=OutboxMessage.attempts + 1)
                 )
 
+    def close(self) -> None:
+        """Write what is left as the process stops. If the database is away, those
+        messages go out a second time when their lease runs out."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("marking sent outbox messages at shutdown failed")
+
     def _run(self) -> None:
         while True:
             self._wake.wait()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from kombu.entity import Queue
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -142,7 +142,10 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
     @functools.cache
     def sessions() -> sessionmaker[Session]:
         made = db.sessions(db.engine(settings))
-        outbox.send_on_commit(made, CeleryQueue(app), feed())
+        marker = outbox.send_on_commit(made, CeleryQueue(app), feed())
+        # A pool process (or a solo worker) that stops writes its marks first.
+        for stopping in (signals.worker_process_shutdown, signals.worker_shutdown):
+            stopping.connect(lambda **_: marker.close(), weak=False)
         return made
 
     @app.task(name=SCAN_TASK, bind=True, autoretry_for=(OperationalError,), retry_backoff=2,
