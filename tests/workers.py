@@ -26,6 +26,20 @@ def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[b
     )  # fmt: skip
 
 
+def start_stuck_worker(
+    settings: Settings, name: str, log: Path, **extra: str
+) -> subprocess.Popen[bytes]:
+    """A worker whose scans of projects named "stuck" hang (tests/e2e/stuck_worker.py);
+    EXTRA: more REPOLENS_* variables."""
+    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
+           "REPOLENS_BROKER_URL": str(settings.broker_url),
+           "REPOLENS_DATA_DIR": str(settings.data_dir), **extra}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.stuck_worker", name], env=env, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+
+
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     try:
         os.killpg(process.pid, sig)

@@ -8,8 +8,11 @@ RepolensError
 │   └── UnknownFormatError     a report format we cannot render
 ├── AnalyzerError              one analyzer failed; its step fails, not the scan
 │   └── ToolError              an external tool exited badly or printed garbage
+├── NotFoundError              no project, run or report by that id (404)
 ├── GitError                   a git command failed
 ├── DeliveryFailed             a notification could not be delivered now (retried)
+├── QueueUnavailable           the job queue's broker cannot be reached now (503)
+├── OverTimeLimit              a scan ran past its time limit and was stopped
 └── ScanAborted                the scan was cancelled between steps
 """
 
@@ -69,3 +72,11 @@ class ScanAborted(RepolensError):
 
 class DeliveryFailed(RepolensError):
     """The notification could not be delivered; it is worth trying again."""
+
+
+class QueueUnavailable(RepolensError):
+    """The job queue cannot be reached."""
+
+
+class OverTimeLimit(RepolensError):
+    """The scan ran past its time limit and was stopped."""

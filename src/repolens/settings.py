@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
     job_time_limit_seconds: int = 2100  # the worker process is killed
     heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
+    # A run whose worker died this many times while running it (killed, out of memory)
+    # fails instead of going back to the queue: it would take every worker down in turn.
+    job_max_attempts: int = Field(default=3, ge=1)
     cancel_grace_seconds: int = 30  # then a run that ignored its cancel flag is terminated
     # Redis only: a message a worker took and never acknowledged (it died before claiming
     # the run) goes back to its queue after this long. Redelivering a message whose run is
@@ -62,6 +65,14 @@ class Settings(BaseSettings):
     ws_protocol: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
     # Per-message deflate costs ~35 KB per connection and a deflate per client per event.
     ws_compression: bool = False
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Settings:
+        soft, hard = self.job_soft_time_limit_seconds, self.job_time_limit_seconds
+        if soft >= hard:
+            raise ValueError(f"REPOLENS_JOB_SOFT_TIME_LIMIT_SECONDS ({soft}) must be below "
+                             f"REPOLENS_JOB_TIME_LIMIT_SECONDS ({hard})")  # fmt: skip
+        return self
 
     @property
     def database(self) -> str:

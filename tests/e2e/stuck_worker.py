@@ -1,11 +1,13 @@
-"""A worker whose scan of a project named "stuck" ignores its cancel flag, as a
-hung engine would: `python -m tests.e2e.stuck_worker NAME`."""
+"""A worker whose scan of a project named "stuck" ignores its cancel flag and its
+soft time limit, as a hung engine would: `python -m tests.e2e.stuck_worker NAME`."""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
 
 from repolens import scan
 from repolens.jobs.backends import celery
@@ -15,8 +17,18 @@ from repolens.settings import Settings
 
 def scanner(request: scan.ScanRequest, settings: Settings, **kwargs: Any) -> Report:
     if request.location.endswith("stuck"):
-        time.sleep(600)
+        deaf()
     return scan.run(request, settings, **kwargs)
+
+
+def deaf() -> None:
+    """Hang, deaf to Celery's soft limit too, as an engine blocked in native code is."""
+    until = time.monotonic() + 600
+    while time.monotonic() < until:
+        try:
+            time.sleep(1)
+        except SoftTimeLimitExceeded:
+            continue
 
 
 if __name__ == "__main__":

@@ -3,10 +3,7 @@ and the worker goes on with the next run."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +17,7 @@ from repolens.storage import db, projects, runs
 from repolens.storage.models import now
 from tests.conftest import Repo
 from tests.e2e.test_worker_crash import broker_url, settings, wait_for
-from tests.workers import stop
+from tests.workers import start_stuck_worker, stop
 
 __all__ = ["broker_url", "settings"]  # fixtures shared with the crash test
 
@@ -36,12 +33,7 @@ def test_a_run_that_ignores_cancel_is_terminated_and_the_worker_carries_on(
     with sessions.begin() as session:
         project = projects.create(session, name="stuck", repository_url=str(stuck_repo.path))
         stuck = runs.create(session, project.id, trigger="manual").id
-    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
-           "REPOLENS_BROKER_URL": str(settings.broker_url),
-           "REPOLENS_DATA_DIR": str(settings.data_dir)}  # fmt: skip
-    worker = subprocess.Popen([sys.executable, "-m", "tests.e2e.stuck_worker", "s0"], env=env,
-                              stdout=(tmp_path / "s0.log").open("wb"), stderr=subprocess.STDOUT,
-                              start_new_session=True, cwd=Path(__file__).parents[2])  # fmt: skip
+    worker = start_stuck_worker(settings, "s0", tmp_path / "s0.log")
     try:
         outbox.dispatch(sessions, queue)
         wait_for(lambda: runs.get_status(sessions, stuck) == "running", 60, lambda: None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens import scan
+from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot
+from repolens.analyzers.registry import Registry
 from repolens.errors import NotFoundError, ScanAborted
 from repolens.jobs import outbox, pipeline, recovery, rendering
 from repolens.jobs.backends.local import LocalQueue
@@ -23,6 +27,7 @@ from repolens.storage import db, migrate, models, projects, runs
 from repolens.storage.models import now
 from tests.conftest import Repo
 from tests.integration.databases import database_url
+from tests.unit.test_runner import CountingAnalyzer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -184,6 +189,83 @@ def test_runs_orphaned_by_a_dead_worker_are_queued_again_once(
     queue = LocalQueue(lambda run_id: None)
     assert outbox.dispatch(sessions, queue) == 1
     assert queue.depth()["default"] == 1
+
+
+def test_a_run_whose_worker_keeps_dying_fails_after_its_last_attempt_instead_of_looping(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    hub = MemoryHub(100)
+    tried_twice, tried_thrice = new_run(sessions, str(tmp_path)), new_run(sessions, str(tmp_path))
+    with sessions.begin() as session:
+        for run_id, attempts in [(tried_twice, 2), (tried_thrice, 3)]:
+            run = runs.get(session, run_id)
+            run.status, run.attempts = "running", attempts
+            run.heartbeat_at = now() - timedelta(minutes=5)
+
+    requeued = recovery.requeue_orphans(
+        sessions, timedelta(minutes=1), max_attempts=3, feed=Feed(hub)
+    )
+
+    assert requeued == [tried_twice]
+    with sessions() as session:
+        given_up = runs.get(session, tried_thrice)
+        assert given_up.status == "failed" and given_up.finished_at is not None
+        assert given_up.error is not None and "stopped while running it 3 times" in given_up.error
+    said = hub.history(f"run:{tried_thrice}").events
+    assert [event.type for event in said][-1] == "run.failed"
+
+
+def test_an_unexpected_error_in_a_scan_fails_its_run_with_the_error_and_the_worker_goes_on(
+    sessions: sessionmaker[Session], settings: Settings, make_repo: Callable[..., Repo]
+) -> None:
+    hub, repo = MemoryHub(100), make_repo()
+    repo.commit({"app.py": "x = 1\n"})
+    broken, after = new_run(sessions, str(repo.path)), new_run(sessions, str(repo.path))
+
+    def buggy(request: Any, settings: Settings, **_: Any) -> Any:
+        raise KeyError("plan")
+
+    assert pipeline.execute(broken, settings, sessions, scanner=buggy, feed=Feed(hub)) == "failed"
+    assert pipeline.execute(after, settings, sessions) == "completed"
+    with sessions() as session:
+        assert runs.get(session, broken).error == "unexpected error: KeyError: 'plan'"
+    assert hub.history(f"run:{broken}").events[-1].type == "run.failed"
+
+
+class HangingAnalyzer(CountingAnalyzer):
+    """Finishes only when the test lets it: a tool that hangs."""
+
+    name: ClassVar[str] = "hanging"
+    release = threading.Event()
+
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+        self.release.wait(30)
+        return Outcome([])
+
+
+def test_a_scan_at_its_soft_time_limit_stores_what_finished_and_fails_only_the_rest(
+    sessions: sessionmaker[Session], settings: Settings, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit({"app.py": "x = 1  # TODO\n"})
+    run_id = new_run(sessions, str(repo.path))
+    limited = settings.model_copy(update={"job_soft_time_limit_seconds": 2})
+    registry = Registry({"todo": CountingAnalyzer, "hanging": HangingAnalyzer})
+    HangingAnalyzer.release.clear()
+    try:
+        scanner = functools.partial(scan.run, registry=registry)
+        assert pipeline.execute(run_id, limited, sessions, scanner=scanner) == "completed"
+    finally:
+        HangingAnalyzer.release.set()
+
+    with sessions() as session:
+        steps = session.scalars(select(models.Step).where(models.Step.run_id == run_id))
+        assert {step.name: (step.status, step.error) for step in steps} == {
+            "todo": ("completed", None),
+            "hanging": ("failed", "stopped at the time limit"),
+        }
+        found = session.scalars(select(models.Finding).where(models.Finding.run_id == run_id))
+        assert [(f.analyzer, f.path, f.line) for f in found] == [("todo", "app.py", 1)]
 
 
 def test_an_outbox_message_waits_while_the_queue_is_down(

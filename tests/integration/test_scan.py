@@ -314,3 +314,22 @@ def test_the_json_report_follows_its_published_versioned_schema(
     jsonschema.validate(report, schema())
     assert report["schema_version"] == 1
     assert report["findings"] and report["plan"] and report["skills"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"REPOLENS_JOB_WORKERS": "many"}, "REPOLENS_JOB_WORKERS: Input should be a valid integer"),
+        ({"REPOLENS_JOB_TIME_LIMIT_SECONDS": "60"},
+         "REPOLENS_JOB_SOFT_TIME_LIMIT_SECONDS (1800) must be below "
+         "REPOLENS_JOB_TIME_LIMIT_SECONDS (60)"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_is_one_clear_line_naming_the_variable_and_exit_2(
+    repolens: Callable[..., Result], variables: dict[str, str], message: str
+) -> None:
+    result = repolens("runs", **variables)
+
+    assert result.code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: bad configuration: ") and message in line

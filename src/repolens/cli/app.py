@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from repolens import __version__, scan
@@ -122,11 +123,26 @@ def _names(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+def _configuration_problems(exc: ValidationError) -> str:
+    """Each problem named by the variable a user sets."""
+    problems = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"REPOLENS_{name}: {message}" if name else message)
+    return "; ".join(problems)
+
+
 def main() -> None:
     try:
         app()
     except RepolensError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        print(f"error: bad configuration: {_configuration_problems(exc)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -48,7 +48,12 @@ class Embedded:
     def start(self) -> None:
         if isinstance(self.queue, LocalQueue):
             # This process was the only worker: whatever it left running is orphaned.
-            recovery.requeue_orphans(self.sessions, stale_after=None)
+            recovery.requeue_orphans(
+                self.sessions,
+                stale_after=None,
+                max_attempts=self.settings.job_max_attempts,
+                feed=self.feed,
+            )
             self.queue.start()
             for run_id, priority in recovery.waiting(self.sessions):
                 self.queue.enqueue(run_id, priority)

@@ -6,11 +6,13 @@ heartbeat and progress (throttled), and cooperative cancellation."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
@@ -22,6 +24,8 @@ from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import results, runs
 from repolens.storage.models import now
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,12 +98,38 @@ def execute(
     try:
         report = scanner(request, settings, observer=observer, should_abort=observer.should_abort,
                          time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
+        return _complete(run_id, report, settings, sessions, feed)
     except ScanAborted:
         return _finish(sessions, run_id, "cancelled", "cancelled while running", feed)
     except InputError as exc:
         return _finish(sessions, run_id, "failed", str(exc), feed)
     except RepolensError as exc:
         return _finish(sessions, run_id, "failed", f"{type(exc).__name__}: {exc}", feed)
+    except OperationalError:
+        raise  # the database is away: the job's retry, or the reaper, takes it from here
+    except Exception as exc:  # a bug, a full disk: this run fails, the worker goes on
+        log.exception("run %s stopped on an unexpected error", run_id)
+        return _finish(sessions, run_id, "failed", f"unexpected error: {_describe(exc)}", feed)
+
+
+def fail_running(
+    sessions: sessionmaker[Session], run_id: int, error: str, feed: Feed | None = None
+) -> bool:
+    """Fail RUN_ID from outside its job, whose process was stopped (the hard time
+    limit); False when it was no longer running."""
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        if run.status != "running":
+            return False
+        run.status, run.error, run.finished_at = "failed", error, now()
+        runs.order_notice(session, run)
+    (feed or Feed(None)).finished(run)
+    return True
+
+
+def _complete(
+    run_id: int, report: Report, settings: Settings, sessions: sessionmaker[Session], feed: Feed
+) -> str:
     written = formats.write(report, rendering.FAST_FORMATS, rendering.directory(settings, run_id))
     with sessions.begin() as session:
         run = runs.get(session, run_id)
@@ -112,6 +142,11 @@ def execute(
     feed.findings(run, new)
     feed.finished(run)
     return "completed"
+
+
+def _describe(exc: Exception) -> str:
+    said = str(exc)
+    return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
 
 
 def _start(

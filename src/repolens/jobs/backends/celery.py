@@ -19,12 +19,13 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from kombu.entity import Queue
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
-from repolens.errors import DeliveryFailed
+from repolens.errors import DeliveryFailed, OverTimeLimit
 from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
 from repolens.jobs.queue import NOTIFY_QUEUE, PRIORITY_RANK, REPORT_QUEUE
 from repolens.realtime import hub
@@ -103,8 +104,8 @@ def configuration(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 1,
         # The scan stops itself at the soft limit and stores what it has; Celery's own
-        # soft limit is the backstop a minute later, the hard limit kills the process.
-        "task_soft_time_limit": settings.job_soft_time_limit_seconds + 60,
+        # soft limit is the backstop, the hard limit kills the process.
+        "task_soft_time_limit": backstop(settings),
         "task_time_limit": settings.job_time_limit_seconds,
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -118,6 +119,14 @@ def configuration(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": True,
         "beat_schedule": BEAT_SCHEDULE,
     }  # fmt: skip
+
+
+def backstop(settings: Settings) -> float:
+    """Celery's soft limit: a minute after the scan's own, or halfway to the hard
+    limit when that is nearer. Celery arms the hard limit only once the soft one
+    has fired, so this must not lie beyond it."""
+    soft, hard = settings.job_soft_time_limit_seconds, settings.job_time_limit_seconds
+    return min(soft + 60.0, (soft + hard) / 2)
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -152,8 +161,34 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
     def scan(task: Any, run_id: int) -> str:
         worker = task.request.hostname or "?"
-        return pipeline.execute(run_id, settings, sessions(), worker=worker, scanner=scanner,
-                                feed=feed())  # fmt: skip
+        return pipeline.execute(run_id, settings, sessions(), worker=worker, feed=feed(),
+                                scanner=within_limit)  # fmt: skip
+
+    def within_limit(*args: Any, **kwargs: Any) -> Report:
+        """The scan stops itself at its soft limit; Celery's, a minute later, is
+        for a scan that did not."""
+        try:
+            return scanner(*args, **kwargs)
+        except SoftTimeLimitExceeded:
+            raise OverTimeLimit(f"still running {backstop(settings):g} s after it started; "
+                                "stopped") from None  # fmt: skip
+
+    def hard_limit(sender: Any, exception: BaseException | None = None, args: Any = (),
+                   **_: Any) -> None:  # fmt: skip
+        """Celery kills a scan at the hard limit and acknowledges its message: the
+        run fails now, from the worker's main process, rather than being started
+        again by the reaper only to be killed again."""
+        scanning = getattr(sender, "name", None) == SCAN_TASK
+        if not scanning or not isinstance(exception, TimeLimitExceeded):
+            return
+        engine = db.engine(settings)  # its own: pool processes forked later must not share it
+        try:
+            error = f"stopped at the hard time limit ({settings.job_time_limit_seconds} s)"
+            pipeline.fail_running(db.sessions(engine), int(args[0]), error, feed())
+        finally:
+            engine.dispose()
+
+    signals.task_failure.connect(hard_limit, weak=False)
 
     @app.task(name=REPORT_TASK, autoretry_for=(OperationalError,), retry_backoff=2,
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
@@ -166,20 +201,25 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
     def notify(run_id: int) -> int | None:
         return notifying.deliver(run_id, settings, sessions())
 
-    _register_periodic(app, settings, sessions)
+    _register_periodic(app, settings, sessions, feed)
 
 
 def _register_periodic(
-    app: Celery, settings: Settings, sessions: Callable[[], sessionmaker[Session]]
+    app: Celery,
+    settings: Settings,
+    sessions: Callable[[], sessionmaker[Session]],
+    feed: Callable[[], Feed],
 ) -> None:
     """The tasks beat sends on its schedule (BEAT_SCHEDULE)."""
 
     @app.task(name="repolens.reap")
     def reap() -> list[int]:
         stale = timedelta(seconds=settings.heartbeat_stale_seconds)
-        requeued = recovery.requeue_orphans(sessions(), stale)
+        requeued = recovery.requeue_orphans(
+            sessions(), stale, max_attempts=settings.job_max_attempts, feed=feed()
+        )
         grace = timedelta(seconds=settings.cancel_grace_seconds)
-        recovery.terminate_overdue(sessions(), CeleryQueue(app), grace)
+        recovery.terminate_overdue(sessions(), CeleryQueue(app), grace, feed())
         outbox.dispatch(sessions(), CeleryQueue(app))
         return requeued
 
