@@ -71,6 +71,8 @@ def test_runs_go_through_rabbitmq_queues_and_complete(
                 return done and session.scalar(pdfs) == 2
 
         wait_for(both_completed_with_their_pdfs, 120, lambda: None)
+        everything = ["default", "high", "low", "notify", "report"]
+        assert queue.workers() == {"r0@e2e": everything}
     finally:
         stop(worker, signal.SIGTERM)
     with sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -151,6 +152,15 @@ def test_a_refresh_runs_in_the_background_and_its_results_are_served(
     assert [r["id"] for r in listed["items"]] == [run_id] and listed["next_cursor"] is None
     status = client.get(f"{API}/jobs/queue-status").json()
     assert status["runs_by_status"] == {"completed": 1} and status["backend"] == backend(settings)
+    assert status["workers"] >= 1 and status["running"] == 0
+    everything = ["high", "default", "low", "notify", "report"]
+    assert sorted(status["depth"]) == sorted(status["consumers"]) == sorted(everything)
+    assert all(count >= 1 for count in status["consumers"].values())
+    rates = status["rates"]
+    assert rates["queued"] == rates["started"] == rates["completed"] == round(1 / 15, 3)
+    assert rates["failed"] == 0 and 0 <= rates["wait_seconds_p50"] < 60
+    healthy = client.get(f"{API}/health/queue")
+    assert healthy.status_code == 200 and healthy.json()["workers"] == status["workers"]
 
 
 def test_runs_are_paged_with_a_cursor(client: TestClient, tmp_path: Path) -> None:
@@ -193,8 +203,46 @@ def test_health_answers_and_a_token_guards_the_api(settings: Settings) -> None:
         )
         ok = client.get(f"{API}/health", headers={"Authorization": "Bearer s3cret"})
         assert ok.json() == {"status": "ok", "database": "ok"}
-        queue = client.get(f"{API}/health/queue", headers={"Authorization": "Bearer s3cret"})
-        assert queue.json()["backend"] == backend(settings)
+        assert client.get(f"{API}/health/queue").status_code == 401
+
+
+def test_queue_health_is_a_503_problem_while_the_broker_is_away_or_no_worker_consumes(
+    tmp_path: Path,
+) -> None:
+    def app(broker: str, name: str) -> TestClient:
+        settings = Settings(broker_url=broker, data_dir=tmp_path / name)
+        migrate.upgrade(settings)
+        return TestClient(create_app(settings))
+
+    with app("redis://127.0.0.1:1/0", "away") as client:
+        for path in ("/health/queue", "/jobs/queue-status"):
+            away = client.get(f"{API}{path}")
+            assert away.status_code == 503
+            assert away.headers["content-type"] == "application/problem+json"
+            assert "the broker at redis://127.0.0.1:1/0 cannot be reached" in away.json()["detail"]
+        project = client.post(f"{API}/projects", json={"name": "p", "repository_url": "/x"})
+        accepted = client.post(f"{API}/projects/{project.json()['id']}/refresh", json={})
+        assert (accepted.status_code, accepted.json()["status"]) == (202, "queued")
+
+    with redis_url() as broker, app(broker, "idle") as client:
+        idle = client.get(f"{API}/health/queue")
+        assert idle.status_code == 503
+        assert idle.json()["detail"] == (
+            "no worker consumes the high, default, low, notify, report queue(s)"
+        )
+        assert client.get(f"{API}/jobs/queue-status").json()["workers"] == 0
+
+
+def test_an_unexpected_error_is_a_500_problem_not_a_bare_page(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    migrate.upgrade(settings)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        with sqlite3.connect(tmp_path / "repolens.db") as database:
+            database.execute("DROP TABLE projects")  # a table gone from under the server
+        failed = client.get(f"{API}/projects")
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert failed.json()["detail"] == "The server could not answer: OperationalError."
 
 
 def test_the_command_line_adds_a_project_queues_a_refresh_and_lists_runs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,9 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from repolens.errors import InputError, NotFoundError, RepolensError
+from repolens.errors import InputError, NotFoundError, QueueUnavailable, RepolensError
 
-STATUS = {NotFoundError: 404, InputError: 400}
+log = logging.getLogger(__name__)
+
+STATUS = {NotFoundError: (404, "Not found"), InputError: (400, "Bad request"),
+          QueueUnavailable: (503, "Service unavailable")}  # fmt: skip
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -22,8 +26,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RepolensError)
     async def domain(request: Request, exc: RepolensError) -> JSONResponse:
-        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
-        title = "Not found" if status == 404 else "Bad request" if status == 400 else "Error"
+        known = (code for kind, code in STATUS.items() if isinstance(exc, kind))
+        status, title = next(known, (500, "Error"))
         return problem(status, title, str(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -34,6 +38,12 @@ def install(app: FastAPI) -> None:
         ]
         return problem(422, "Invalid request", "The request does not match the schema.",
                        errors=errors)  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        """A bug, or a part of the system that is away: still a problem document."""
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal error", f"The server could not answer: {type(exc).__name__}.")
 
     @app.exception_handler(HTTPException)
     async def http(request: Request, exc: HTTPException) -> JSONResponse:

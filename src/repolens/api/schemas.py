@@ -190,9 +190,22 @@ class ScorePoint(BaseModel):
     findings: int
 
 
+class QueueRates(BaseModel):
+    """Runs per minute over the last `window_seconds`, and their median wait."""
+
+    window_seconds: int
+    queued: float
+    started: float
+    completed: float
+    failed: float
+    wait_seconds_p50: float | None  # queued to started; None when none started
+
+
 class QueueStatus(BaseModel):
     backend: str
-    depth: dict[str, int]
-    running: int
-    workers: int
+    depth: dict[str, int]  # messages waiting per queue
+    running: int  # runs being scanned now
+    workers: int  # workers alive now
+    consumers: dict[str, int]  # workers consuming each queue
     runs_by_status: dict[str, int]
+    rates: QueueRates

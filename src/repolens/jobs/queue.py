@@ -13,9 +13,11 @@ REPORT_QUEUE = "report"  # rendering the slow report formats of a finished run
 NOTIFY_QUEUE = "notify"  # telling a project's notify URL that a run ended
 
 
+QUEUES = (*PRIORITY_RANK, NOTIFY_QUEUE, REPORT_QUEUE)  # every queue a worker may consume
+
+
 class JobQueue(Protocol):
     backend: str
-    running: set[int]
 
     def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
         """Hand the run to a worker, high priority first; returns the job id
@@ -34,4 +36,8 @@ class JobQueue(Protocol):
         """Stop a running job by force; False when this backend cannot."""
 
     def depth(self) -> dict[str, int]:
-        """Waiting jobs per queue."""
+        """Waiting jobs per queue; QueueUnavailable when the broker cannot be reached."""
+
+    def workers(self) -> dict[str, list[str]]:
+        """The workers alive now, each with the queues it consumes; QueueUnavailable
+        when the broker cannot be reached."""

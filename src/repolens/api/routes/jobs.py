@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
+import statistics
+from datetime import timedelta
+
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from repolens.api import schemas
 from repolens.api.deps import DbSession, Jobs
+from repolens.errors import QueueUnavailable
+from repolens.jobs.queue import QUEUES
 from repolens.storage import models, runs
 from repolens.storage.models import now
 
 router = APIRouter(tags=["jobs"])
 
+RATE_WINDOW = timedelta(minutes=15)  # queue-status's rates are over this long
+
 
 @router.get("/jobs/queue-status", response_model=schemas.QueueStatus)
 def queue_status(session: DbSession, jobs: Jobs) -> schemas.QueueStatus:
-    counts = session.execute(select(models.Run.status, func.count()).group_by(models.Run.status))
+    """What waits in each queue, the workers alive and what they consume, and
+    how many runs went through lately."""
+    workers = jobs.queue.workers()
+    counts = select(models.Run.status, func.count()).group_by(models.Run.status)
+    by_status = {name: count for name, count in session.execute(counts)}
     return schemas.QueueStatus(
         backend=jobs.backend,
         depth=jobs.queue.depth(),
-        running=len(jobs.queue.running),
-        workers=jobs.settings.job_workers if jobs.backend == "local" else 0,
-        runs_by_status={name: count for name, count in counts},
+        running=by_status.get("running", 0),
+        workers=len(workers),
+        consumers=_consumers(workers),
+        runs_by_status=by_status,
+        rates=_rates(session),
+    )
+
+
+def _consumers(workers: dict[str, list[str]]) -> dict[str, int]:
+    return {name: sum(name in consumed for consumed in workers.values()) for name in QUEUES}
+
+
+def _rates(session: Session) -> schemas.QueueRates:
+    counts, waits = runs.activity(session, now() - RATE_WINDOW)
+    minutes = RATE_WINDOW.total_seconds() / 60
+    return schemas.QueueRates(
+        window_seconds=int(RATE_WINDOW.total_seconds()),
+        queued=round(counts.get("queued", 0) / minutes, 3),
+        started=round(counts.get("started", 0) / minutes, 3),
+        completed=round(counts.get("completed", 0) / minutes, 3),
+        failed=round(counts.get("failed", 0) / minutes, 3),
+        wait_seconds_p50=round(statistics.median(waits), 3) if waits else None,
     )
 
 
@@ -67,4 +98,11 @@ def health(session: DbSession) -> dict[str, str]:
 
 @router.get("/health/queue")
 def health_queue(jobs: Jobs) -> dict[str, object]:
-    return {"status": "ok", "backend": jobs.backend, "depth": jobs.queue.depth()}
+    """200 when the broker answers and every queue has a worker consuming it;
+    otherwise a 503 problem saying which part is missing."""
+    workers = jobs.queue.workers()
+    unserved = [name for name, count in _consumers(workers).items() if count == 0]
+    if unserved:
+        raise QueueUnavailable(f"no worker consumes the {', '.join(unserved)} queue(s)")
+    return {"status": "ok", "backend": jobs.backend, "workers": len(workers),
+            "depth": jobs.queue.depth()}  # fmt: skip

@@ -12,22 +12,25 @@ outbox pass."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery, signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from kombu.entity import Queue
+from kombu.exceptions import KombuError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
-from repolens.errors import DeliveryFailed, OverTimeLimit
+from repolens.errors import DeliveryFailed, OverTimeLimit, QueueUnavailable
 from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
-from repolens.jobs.queue import NOTIFY_QUEUE, PRIORITY_RANK, REPORT_QUEUE
+from repolens.jobs.queue import NOTIFY_QUEUE, QUEUES, REPORT_QUEUE
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
@@ -35,7 +38,10 @@ from repolens.settings import Settings
 from repolens.storage import db
 
 SCAN_TASK, REPORT_TASK, NOTIFY_TASK = "repolens.scan", "repolens.report", "repolens.notify"
-QUEUES = (*PRIORITY_RANK, NOTIFY_QUEUE, REPORT_QUEUE)
+# How long live workers are given to say which queues they consume. Not less: kombu's
+# Redis transport waits for replies in 1 s BRPOPs, and a shorter wait leaves one in
+# flight that swallows the next call's reply (every other call then sees no worker).
+REPLY_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,6 @@ class CeleryQueue:
 
     def __init__(self, app: Celery) -> None:
         self.app = app
-        self.running: set[int] = set()  # runs executing in this process: none, here
 
     def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
         result = self.app.send_task(SCAN_TASK, args=[run_id], queue=priority, task_id=job_id)
@@ -70,12 +75,32 @@ class CeleryQueue:
     def depth(self) -> dict[str, int]:
         """Messages waiting per queue. Declaring (as the workers do) rather than
         asking passively: a queue nobody has used yet exists, empty."""
-        with self.app.connection_for_read() as connection:
+        with _reaching(self.app), self.app.connection_for_read() as connection:
             channel = connection.default_channel
             return {
                 name: int(Queue(name, channel=channel).queue_declare().message_count)
                 for name in QUEUES
             }
+
+    def workers(self) -> dict[str, list[str]]:
+        with _reaching(self.app):
+            inspect = self.app.control.inspect(timeout=REPLY_SECONDS)
+            replies = inspect.active_queues() or {}
+        return {name: sorted(queue["name"] for queue in queues)
+                for name, queues in replies.items()}  # fmt: skip
+
+
+@contextlib.contextmanager
+def _reaching(app: Celery) -> Iterator[None]:
+    """Turn the broker being away into QueueUnavailable, naming it without credentials."""
+    try:
+        yield
+    except (KombuError, OSError) as exc:
+        where = urlsplit(str(app.conf.broker_url))  # named without its credentials
+        named = f"{where.scheme}://{where.hostname}{f':{where.port}' if where.port else ''}"
+        raise QueueUnavailable(
+            f"the broker at {named}{where.path} cannot be reached: {exc}"
+        ) from exc
 
 
 BEAT_SCHEDULE = {

@@ -94,6 +94,9 @@ class LocalQueue:
                 counts[names[rank]] += 1
             return counts
 
+    def workers(self) -> dict[str, list[str]]:
+        return {thread.name: list(RANK) for thread in self._threads if thread.is_alive()}
+
     def _work(self) -> None:
         while True:
             with self._ready:
