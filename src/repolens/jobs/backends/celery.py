@@ -166,6 +166,40 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _within_limit(scanner: Callable[..., Report], settings: Settings) -> Callable[..., Report]:
+    """The scan stops itself at its soft limit; Celery's (the backstop) is for a
+    scan that did not."""
+
+    def scan(*args: Any, **kwargs: Any) -> Report:
+        try:
+            return scanner(*args, **kwargs)
+        except SoftTimeLimitExceeded:
+            raise OverTimeLimit(f"still running {backstop(settings):g} s after it started; "
+                                "stopped") from None  # fmt: skip
+
+    return scan
+
+
+def _hard_limit(settings: Settings, feed: Callable[[], Feed]) -> Callable[..., None]:
+    """Celery kills a scan at the hard limit and acknowledges its message: the run
+    fails now, from the worker's main process, rather than being started again by
+    the reaper only to be killed again."""
+
+    def failed(sender: Any, exception: BaseException | None = None, args: Any = (),
+               **_: Any) -> None:  # fmt: skip
+        scanning = getattr(sender, "name", None) == SCAN_TASK
+        if not scanning or not isinstance(exception, TimeLimitExceeded):
+            return
+        engine = db.engine(settings)  # its own: pool processes forked later must not share it
+        try:
+            error = f"stopped at the hard time limit ({settings.job_time_limit_seconds} s)"
+            pipeline.fail_running(db.sessions(engine), int(args[0]), error, feed())
+        finally:
+            engine.dispose()
+
+    return failed
+
+
 def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Report]) -> None:
     @functools.cache
     def feed() -> Feed:
@@ -189,31 +223,8 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
         return pipeline.execute(run_id, settings, sessions(), worker=worker, feed=feed(),
                                 scanner=within_limit)  # fmt: skip
 
-    def within_limit(*args: Any, **kwargs: Any) -> Report:
-        """The scan stops itself at its soft limit; Celery's, a minute later, is
-        for a scan that did not."""
-        try:
-            return scanner(*args, **kwargs)
-        except SoftTimeLimitExceeded:
-            raise OverTimeLimit(f"still running {backstop(settings):g} s after it started; "
-                                "stopped") from None  # fmt: skip
-
-    def hard_limit(sender: Any, exception: BaseException | None = None, args: Any = (),
-                   **_: Any) -> None:  # fmt: skip
-        """Celery kills a scan at the hard limit and acknowledges its message: the
-        run fails now, from the worker's main process, rather than being started
-        again by the reaper only to be killed again."""
-        scanning = getattr(sender, "name", None) == SCAN_TASK
-        if not scanning or not isinstance(exception, TimeLimitExceeded):
-            return
-        engine = db.engine(settings)  # its own: pool processes forked later must not share it
-        try:
-            error = f"stopped at the hard time limit ({settings.job_time_limit_seconds} s)"
-            pipeline.fail_running(db.sessions(engine), int(args[0]), error, feed())
-        finally:
-            engine.dispose()
-
-    signals.task_failure.connect(hard_limit, weak=False)
+    within_limit = _within_limit(scanner, settings)
+    signals.task_failure.connect(_hard_limit(settings, feed), weak=False)
 
     @app.task(name=REPORT_TASK, autoretry_for=(OperationalError,), retry_backoff=2,
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
