@@ -114,17 +114,10 @@ def execute(
 
 def fail_running(
     sessions: sessionmaker[Session], run_id: int, error: str, feed: Feed | None = None
-) -> bool:
+) -> None:
     """Fail RUN_ID from outside its job, whose process was stopped (the hard time
-    limit); False when it was no longer running."""
-    with sessions.begin() as session:
-        run = runs.get(session, run_id)
-        if run.status != "running":
-            return False
-        run.status, run.error, run.finished_at = "failed", error, now()
-        runs.order_notice(session, run)
-    (feed or Feed(None)).finished(run)
-    return True
+    limit); nothing happens when it is no longer running."""
+    _finish(sessions, run_id, "failed", error, feed or Feed(None), only_from="running")
 
 
 def _complete(
@@ -179,10 +172,20 @@ def _start(
 
 
 def _finish(
-    sessions: sessionmaker[Session], run_id: int, status: str, error: str, feed: Feed
+    sessions: sessionmaker[Session],
+    run_id: int,
+    status: str,
+    error: str,
+    feed: Feed,
+    *,
+    only_from: str | None = None,
 ) -> str:
+    """End RUN_ID as STATUS with ERROR; with ONLY_FROM, only a run in that state.
+    Returns the state the run is in."""
     with sessions.begin() as session:
         run = runs.get(session, run_id)
+        if only_from is not None and run.status != only_from:
+            return run.status
         run.status, run.error, run.finished_at = status, error, now()
         runs.order_notice(session, run)
     feed.finished(run)

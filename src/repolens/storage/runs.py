@@ -218,15 +218,15 @@ def claim(session: Session, run_id: int) -> Run | None:
 def activity(session: Session, since: datetime) -> tuple[dict[str, int], list[float]]:
     """Since SINCE: how many runs were queued and started, and ended by each
     status; and each started run's wait in the queue, in seconds."""
+    started = session.execute(select(Run.queued_at, Run.started_at).where(Run.started_at >= since))
+    waits = [(began - queued).total_seconds() for queued, began in started if began is not None]
     counts = {
         "queued": session.scalar(select(func.count()).where(Run.queued_at >= since)) or 0,
-        "started": session.scalar(select(func.count()).where(Run.started_at >= since)) or 0,
+        "started": len(waits),
     }
     ended = select(Run.status, func.count()).where(Run.finished_at >= since).group_by(Run.status)
     counts.update({status: count for status, count in session.execute(ended)})
-    waits = session.execute(select(Run.queued_at, Run.started_at).where(Run.started_at >= since))
-    return counts, [(started - queued).total_seconds() for queued, started in waits
-                    if started is not None]  # fmt: skip
+    return counts, waits
 
 
 def get(session: Session, run_id: int) -> Run:
