@@ -11,15 +11,22 @@ from pathlib import Path
 from repolens.settings import Settings
 
 
+def _environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """This process's environment, pointed at the test's database, broker and data."""
+    return {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
+            "REPOLENS_BROKER_URL": str(settings.broker_url),
+            "REPOLENS_DATA_DIR": str(settings.data_dir), **extra}  # fmt: skip
+
+
 def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
-           "REPOLENS_BROKER_URL": str(settings.broker_url),
-           "REPOLENS_DATA_DIR": str(settings.data_dir),
-           "REPOLENS_CACHE_DIR": str(settings.cache_dir / name),
-           "REPOLENS_RESULT_CACHE": "false",
-           "REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "10",
-           "REPOLENS_NOTIFY_SECRET": settings.notify_secret or "",
-           "REPOLENS_NOTIFY_RETRY_SECONDS": str(settings.notify_retry_seconds)}  # fmt: skip
+    env = _environment(
+        settings,
+        REPOLENS_CACHE_DIR=str(settings.cache_dir / name),
+        REPOLENS_RESULT_CACHE="false",
+        REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS="10",
+        REPOLENS_NOTIFY_SECRET=settings.notify_secret or "",
+        REPOLENS_NOTIFY_RETRY_SECONDS=str(settings.notify_retry_seconds),
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "repolens", "worker", "--concurrency", "1", "--name", f"{name}@e2e"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -31,12 +38,10 @@ def start_stuck_worker(
 ) -> subprocess.Popen[bytes]:
     """A worker whose scans of projects named "stuck" hang (tests/e2e/stuck_worker.py);
     EXTRA: more REPOLENS_* variables."""
-    env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
-           "REPOLENS_BROKER_URL": str(settings.broker_url),
-           "REPOLENS_DATA_DIR": str(settings.data_dir), **extra}  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.stuck_worker", name], env=env, stdout=log.open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True, cwd=Path(__file__).parents[1],
+        [sys.executable, "-m", "tests.e2e.stuck_worker", name], env=_environment(settings, **extra),
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=Path(__file__).parents[1],
     )  # fmt: skip
 
 
