@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,26 @@ class Repo:
         return self.git("rev-parse", "HEAD")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def trusted_test_locations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The service refuses local repositories and loopback targets by default.
+    The tests' repositories live under pytest's temporary directory and their
+    receivers on loopback, so those two are allowed, for this process and the
+    servers and workers it starts; tests/security checks the defaults."""
+    allowed = {
+        "REPOLENS_LOCAL_REPOSITORY_ROOTS": str(tmp_path_factory.getbasetemp()),
+        "REPOLENS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
+    }
+    before = {name: os.environ.get(name) for name in allowed}
+    os.environ.update(allowed)
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def make_repo(tmp_path: Path) -> Callable[..., Repo]:
     def make(name: str = "repo") -> Repo:
@@ -53,4 +74,4 @@ def make_repo(tmp_path: Path) -> Callable[..., Repo]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(cache_dir=tmp_path / "cache", workers=2)
+    return Settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", workers=2)

@@ -24,7 +24,9 @@ def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[b
         REPOLENS_CACHE_DIR=str(settings.cache_dir / name),
         REPOLENS_RESULT_CACHE="false",
         REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS="10",
-        REPOLENS_NOTIFY_SECRET=settings.notify_secret or "",
+        REPOLENS_NOTIFY_SECRET=settings.notify_secret.get_secret_value()
+        if settings.notify_secret
+        else "",
         REPOLENS_NOTIFY_RETRY_SECONDS=str(settings.notify_retry_seconds),
     )
     return subprocess.Popen(

@@ -2,6 +2,7 @@
 
 RepolensError
 ├── InputError                 the user asked for something we cannot do (exit 2)
+│   ├── Refused                outside input a guard will not pass on (422)
 │   ├── FetchError             a repository could not be cloned, fetched or read
 │   │   └── RefNotFoundError   the ref does not exist in the repository
 │   ├── UnknownAnalyzerError   an analyzer name that is not registered
@@ -9,6 +10,7 @@ RepolensError
 ├── AnalyzerError              one analyzer failed; its step fails, not the scan
 │   └── ToolError              an external tool exited badly or printed garbage
 ├── NotFoundError              no project, run or report by that id (404)
+├── Conflict                   the request conflicts with what is stored (409)
 ├── GitError                   a git command failed
 ├── DeliveryFailed             a notification could not be delivered now (retried)
 ├── QueueUnavailable           the job queue's broker cannot be reached now (503)
@@ -32,6 +34,18 @@ class RepolensError(Exception):
 
 class InputError(RepolensError):
     """The input cannot be used."""
+
+
+class Refused(InputError):
+    """That input is not allowed."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Conflict(RepolensError):
+    """That conflicts with the current state."""
 
 
 class FetchError(InputError):

@@ -8,7 +8,7 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -81,11 +81,14 @@ def language_of(path: str) -> str:
     return LANGUAGES.get(PurePosixPath(name.lower()).suffix, "other")
 
 
-def take(root: Path, paths: Iterable[str], max_file_bytes: int) -> Inventory:
-    """Look at every path under ROOT once: classify it, count its lines and hash it."""
+def take(
+    root: Path, paths: Iterable[str], max_file_bytes: int, skipped: Mapping[str, str] | None = None
+) -> Inventory:
+    """Look at every path under ROOT once: classify it, count its lines and hash it.
+    SKIPPED: paths the checkout did not write, with why."""
     inventory = Inventory()
     for path in paths:
-        reason = _skip_reason_by_name(path)
+        reason = (skipped or {}).get(path) or _skip_reason_by_name(path)
         entry = (
             Skipped(_printable(path), reason) if reason else _examine(root, path, max_file_bytes)
         )

@@ -19,7 +19,7 @@ from repolens.analyzers.registry import Registry
 from repolens.analyzers.runner import Runner, Step
 from repolens.errors import InputError
 from repolens.git.checkout import open_checkout
-from repolens.git.mirror import Mirror
+from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
 from repolens.reports.model import InventoryReport, Report, StepReport, Target
 from repolens.settings import Settings, child_environment
@@ -50,6 +50,7 @@ class ScanRequest:
     analyzers: list[str] | None = None
     since: str | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credentials: Credentials | None = field(default=None, repr=False)
 
 
 def result_cache(settings: Settings) -> ResultCache:
@@ -77,11 +78,10 @@ def run(
                  registry.select(request.analyzers)]  # fmt: skip
     started = datetime.now(UTC)
     observer.stage("fetch")
-    mirrors = Mirror(settings.mirrors_dir, settings.git_timeout_seconds)
-    with open_checkout(request.location, request.ref, mirrors, settings.git_timeout_seconds) as co:
+    with open_checkout(request.location, request.ref, settings, request.credentials) as co:
         only = co.changed_since(request.since) if request.since else None
         observer.stage("inventory")
-        found = inventory.take(co.root, co.paths, settings.max_file_bytes)
+        found = inventory.take(co.root, co.paths, settings.max_file_bytes, co.skipped)
         snapshot = Snapshot(co.root, tuple(found.files), co.commit)
         observer.stage("analyze")
         runner = Runner(

@@ -6,12 +6,15 @@ Every component is built from a `Settings` instance handed to it; nothing reads
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _default_data_dir() -> Path:
@@ -32,14 +35,15 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None  # default: a SQLite file in data_dir
-    max_file_bytes: int = 1_000_000
+    max_file_bytes: int = 1_000_000  # larger files are not checked out, nor analysed
+    max_checkout_bytes: int = 2_000_000_000  # a commit with more to check out fails its fetch
     workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
     git_timeout_seconds: float = 300.0
     analyzer_timeout_seconds: float = 900.0
     result_cache: bool = True
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_token: str | None = None  # when set, every API request needs it as a bearer token
+    api_token: SecretStr | None = None  # when set, every API request needs it as a bearer token
     job_workers: int = 2
     broker_url: str | None = None  # redis://… or amqp://…; unset: the embedded queue
     job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
@@ -53,7 +57,7 @@ class Settings(BaseSettings):
     # the run) goes back to its queue after this long. Redelivering a message whose run is
     # already running is harmless: the claim refuses it.
     broker_visibility_timeout_seconds: int = 600
-    notify_secret: str | None = None  # signs run notifications (HMAC-SHA256 of the body)
+    notify_secret: SecretStr | None = None  # signs notifications (Standard Webhooks)
     notify_timeout_seconds: float = 10.0
     notify_retry_seconds: float = 2.0  # the first backoff of a failed notification; it doubles
     keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
@@ -65,6 +69,27 @@ class Settings(BaseSettings):
     ws_protocol: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
     # Per-message deflate costs ~35 KB per connection and a deflate per client per event.
     ws_compression: bool = False
+    ws_auth_seconds: float = 5.0  # a socket that has not authenticated by then is closed
+    ws_connections_per_address: int = Field(default=200, ge=1)  # open sockets and streams
+
+    # Guards on what comes from outside (docs/security.md).
+    # Comma-separated lists; local repositories only inside these directories (service).
+    local_repository_roots: Annotated[list[Path], NoDecode] = []
+    repository_hosts: Annotated[list[str], NoDecode] = []  # when set, only these (or *.domain)
+    # Outgoing requests never go to loopback, private, link-local, multicast or
+    # reserved addresses, except inside these networks.
+    outbound_allowed_networks: Annotated[list[Network], NoDecode] = []
+    secret_keys: SecretStr | None = None  # Fernet keys, comma-separated; default: generated
+    schedule_min_interval_seconds: int = Field(default=900, ge=60)  # the tightest schedule
+
+    @field_validator(
+        "local_repository_roots", "repository_hosts", "outbound_allowed_networks", mode="before"
+    )
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Settings:
@@ -85,6 +110,10 @@ class Settings(BaseSettings):
         if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
             return self.broker_url
         return None
+
+    @property
+    def checkouts_dir(self) -> Path:
+        return self.data_dir / "checkouts"
 
     @property
     def mirrors_dir(self) -> Path:

@@ -28,7 +28,8 @@ def repolens(tmp_path: Path) -> Callable[..., Result]:
     """Run the real `repolens` command in a child process, as a user would."""
 
     def run(*args: str, cwd: Path | None = None, **env: str) -> Result:
-        environment = {**os.environ, "REPOLENS_CACHE_DIR": str(tmp_path / "cache"), **env}
+        environment = {**os.environ, "REPOLENS_CACHE_DIR": str(tmp_path / "cache"),
+                       "REPOLENS_DATA_DIR": str(tmp_path / "data"), **env}  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-m", "repolens", *args],
             cwd=cwd or tmp_path,

@@ -38,4 +38,5 @@ def authorised(request: Request) -> None:
 
 
 DbSession = Annotated[Session, Depends(session)]
+Options = Annotated[Settings, Depends(settings)]
 Jobs = Annotated[Embedded, Depends(jobs)]

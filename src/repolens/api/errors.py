@@ -10,11 +10,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from repolens.errors import InputError, NotFoundError, QueueUnavailable, RepolensError
+from repolens.errors import (
+    Conflict,
+    InputError,
+    NotFoundError,
+    QueueUnavailable,
+    Refused,
+    RepolensError,
+)
 
 log = logging.getLogger(__name__)
 
-STATUS = {NotFoundError: (404, "Not found"), InputError: (400, "Bad request"),
+# The first class an error is an instance of decides (a Refused is an InputError too).
+STATUS = {Refused: (422, "Refused"), NotFoundError: (404, "Not found"),
+          Conflict: (409, "Conflict"), InputError: (400, "Bad request"),
           QueueUnavailable: (503, "Service unavailable")}  # fmt: skip
 
 
@@ -28,6 +37,9 @@ def install(app: FastAPI) -> None:
     async def domain(request: Request, exc: RepolensError) -> JSONResponse:
         known = (code for kind, code in STATUS.items() if isinstance(exc, kind))
         status, title = next(known, (500, "Error"))
+        if isinstance(exc, Refused) and exc.field:
+            errors = [{"field": f"body.{exc.field}", "message": str(exc)}]
+            return problem(status, title, str(exc), errors=errors)
         return problem(status, title, str(exc))
 
     @app.exception_handler(RequestValidationError)

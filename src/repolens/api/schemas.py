@@ -3,55 +3,82 @@ can change without changing the contract."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from repolens.errors import Refused
+from repolens.git import arguments
+from repolens.git.mirror import redact
 
 Item = TypeVar("Item")
 
 
-def _cron(value: str | None) -> str | None:
-    from repolens.jobs.schedule import is_valid
+def _guarded(guard: Callable[[str], str]) -> Callable[[str], str]:
+    """GUARD as a validator: its refusal becomes the field's 422 message, word
+    for word what the command line says for the same input."""
 
-    if value is not None and not is_valid(value):
-        raise ValueError("not a cron expression (five fields, e.g. '0 3 * * *')")
+    def validate(value: str) -> str:
+        try:
+            return guard(value)
+        except Refused as exc:
+            raise PydanticCustomError("refused", str(exc)) from None
+
+    return validate
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("not_null", "may be left out, but not null")
     return value
 
 
-Cron = Annotated[str | None, AfterValidator(_cron)]
+Ref = Annotated[str, AfterValidator(_guarded(arguments.revision))]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Url = Annotated[str, Field(min_length=1, max_length=arguments.MAX_URL_LENGTH)]
+Path = Annotated[str, Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Schedule = Annotated[str, Field(min_length=1, max_length=100)]
+Options = Annotated[dict[str, dict[str, Any]], Field(max_length=20),
+                    AfterValidator(lambda value: _small(value, 20_000))]  # fmt: skip
 
 
-def _http_url(value: str | None) -> str | None:
-    if value is not None:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
+def _small(value: Any, limit: int) -> Any:
+    if len(json.dumps(value, default=str)) > limit:
+        raise PydanticCustomError("too_large", f"may take at most {limit} characters as JSON")
     return value
-
-
-HttpUrl = Annotated[str | None, Field(default=None, max_length=2000), AfterValidator(_http_url)]
 
 
 class ProjectIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    repository_url: str = Field(min_length=1, max_length=2000)
-    default_branch: str = Field(default="main", min_length=1, max_length=255)
-    plan_path: str | None = None
-    schedule: Cron = None
-    notify_url: HttpUrl = None
-    analyzer_options: dict[str, dict[str, Any]] = {}
+    name: Name
+    repository_url: Url
+    default_branch: Ref = Field(default="main", max_length=arguments.MAX_REF_LENGTH)
+    plan_path: Path | None = None
+    schedule: Schedule | None = None
+    notify_url: Url | None = None
+    analyzer_options: Options = {}
 
 
 class ProjectPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    repository_url: str | None = Field(default=None, min_length=1, max_length=2000)
-    default_branch: str | None = Field(default=None, min_length=1, max_length=255)
-    plan_path: str | None = None
-    schedule: Cron = None
-    notify_url: HttpUrl = None
-    analyzer_options: dict[str, dict[str, Any]] | None = None
+    """Fields left out stay as they are; plan_path, schedule and notify_url may
+    be set to null to clear them, the others may not."""
+
+    name: Name | SkipJsonSchema[None] = None
+    repository_url: Url | SkipJsonSchema[None] = None
+    default_branch: Ref | SkipJsonSchema[None] = Field(
+        default=None, max_length=arguments.MAX_REF_LENGTH
+    )
+    plan_path: Path | None = None
+    schedule: Schedule | None = None
+    notify_url: Url | None = None
+    analyzer_options: Options | SkipJsonSchema[None] = None
+
+    _required = field_validator("name", "repository_url", "default_branch", "analyzer_options",
+                                mode="before")(_not_null)  # fmt: skip
 
 
 class ProjectOut(BaseModel):
@@ -59,7 +86,8 @@ class ProjectOut(BaseModel):
 
     id: int
     name: str
-    repository_url: str
+    repository_url: Annotated[str, AfterValidator(redact)]  # never with credentials
+    repository_credentials: bool = Field(description="whether credentials are stored for it")
     default_branch: str
     plan_path: str | None
     schedule: str | None
@@ -68,9 +96,18 @@ class ProjectOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials(cls, project: Any) -> Any:
+        if isinstance(project, dict):
+            return project
+        return {**{name: getattr(project, name) for name in cls.model_fields
+                   if name != "repository_credentials"},
+                "repository_credentials": bool(project.repository_secret)}  # fmt: skip
+
 
 class RefreshIn(BaseModel):
-    ref: str | None = None
+    ref: Ref | None = Field(default=None, max_length=arguments.MAX_REF_LENGTH)
     reason: str | None = Field(default=None, max_length=2000)
 
 

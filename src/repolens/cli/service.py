@@ -55,11 +55,16 @@ def project_add(
     plan_path: Annotated[str | None, typer.Option(help="Path of the plan file.")] = None,
 ) -> None:
     """Register a repository to analyse."""
+    from repolens.git import arguments
+    from repolens.security import project_fields
     from repolens.storage import projects
 
-    with _sessions().begin() as session:
-        project = projects.create(session, name=name, repository_url=repository_url,
-                                  default_branch=branch, plan_path=plan_path)  # fmt: skip
+    settings = Settings()
+    fields = project_fields.checked({"name": name, "repository_url": repository_url,
+                                     "default_branch": arguments.revision(branch, "branch"),
+                                     "plan_path": plan_path}, settings)  # fmt: skip
+    with _sessions(settings).begin() as session:
+        project = projects.create(session, **fields)
         print(f"project {project.id} {project.name}")
 
 
@@ -97,22 +102,28 @@ def runs_command(
     Console().print(table)
 
 
-def refresh(project: Annotated[str, typer.Argument(help="Project name.")]) -> None:
-    """Queue a scan of a project at high priority."""
-    from repolens.storage import models, projects, runs
+def refresh(
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    ref: Annotated[
+        str | None, typer.Option(help="Branch, tag or commit (default: its branch).")
+    ] = None,
+) -> None:
+    """Queue a scan of a project at high priority (or name the one already waiting)."""
+    from repolens.git import arguments
+    from repolens.storage import projects, runs
 
+    if ref is not None:
+        arguments.revision(ref)
     with _sessions().begin() as session:
         found = projects.by_name(session, project)
-        run = runs.create(session, found.id, trigger="manual", priority="high")
-        session.add(models.RefreshRequest(project_id=found.id, run_id=run.id,
-                                          requested_by="cli"))  # fmt: skip
-        print(f"run {run.id} queued")
+        run, new = runs.refresh(session, found.id, ref, requested_by="cli")
+        print(f"run {run.id} queued" if new else f"run {run.id} is already queued")
 
 
-def _sessions() -> sessionmaker[Session]:
+def _sessions(settings: Settings | None = None) -> sessionmaker[Session]:
     from repolens.storage import db, migrate
 
-    settings = Settings()
+    settings = settings or Settings()
     migrate.upgrade(settings)
     return db.sessions(db.engine(settings))
 

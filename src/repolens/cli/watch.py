@@ -27,7 +27,8 @@ def watch(
     settings = Settings()
     channel = target if ":" in target else f"run:{target}"
     base = server or f"ws://{settings.api_host}:{settings.api_port}"
-    headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else None
+    token = settings.api_token
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
     console = Console()
     # A run is shown from its start; a project from now on.
     last: tuple[str | None, int | None] = (None, 0 if channel.startswith("run:") else None)

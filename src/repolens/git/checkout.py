@@ -5,7 +5,6 @@ paths that belong to it."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,9 +12,15 @@ from pathlib import Path
 
 import pathspec
 
-from repolens.errors import GitError, InputError, RefNotFoundError
+from repolens.errors import FetchError, GitError, InputError, RefNotFoundError
+from repolens.git import arguments
 from repolens.git.commands import git, is_repository, null_separated
+from repolens.git.credentials import Credentials
 from repolens.git.mirror import Mirror, is_url, redact
+from repolens.git.scratch import Scratch
+from repolens.settings import Settings
+
+SYMLINK_MODE = "120000"
 
 
 @dataclass
@@ -29,6 +34,7 @@ class Checkout:
     git_dir: Path | None = None
     working_tree: bool = False
     warnings: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # path: why it was not written
 
     def changed_since(self, ref: str, timeout: float = 300.0) -> set[str]:
         """Paths that differ between REF and this checkout."""
@@ -47,14 +53,39 @@ class Checkout:
         return set(null_separated(diff))
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a checkout may write: files above `file_bytes` are left out, and a
+    commit whose other files add up to more than `checkout_bytes` is refused."""
+
+    file_bytes: int
+    checkout_bytes: int
+    timeout: float = 300.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.max_file_bytes, settings.max_checkout_bytes,
+                   settings.git_timeout_seconds)  # fmt: skip
+
+
 @contextmanager
 def open_checkout(
-    location: str, ref: str | None, mirrors: Mirror, timeout: float = 300.0
+    location: str,
+    ref: str | None,
+    settings: Settings,
+    credentials: Credentials | None = None,
 ) -> Iterator[Checkout]:
-    """Yield a checkout of LOCATION at REF; a temporary tree is removed after."""
+    """Yield a checkout of LOCATION at REF; a scratch tree is removed after."""
+    limits = Limits.of(settings)
+    timeout = limits.timeout
+    if ref is not None:
+        ref = arguments.revision(ref)
     if is_url(location):
-        git_dir = mirrors.sync(location)
-        with _materialize(redact(location), git_dir, ref, timeout, mirrors, location) as checkout:
+        mirrors = Mirror(settings.mirrors_dir, timeout)
+        git_dir = mirrors.sync(location, credentials)
+        fetch = _Fetch(mirrors, location, credentials)
+        with _materialize(redact(location), git_dir, ref, Scratch(settings.checkouts_dir), limits,
+                          fetch) as checkout:  # fmt: skip
             yield checkout
         return
     path = Path(location).expanduser()
@@ -67,7 +98,8 @@ def open_checkout(
         if ref is None:
             yield _working_tree(path, git_dir, timeout)
         else:
-            with _materialize(str(path), git_dir, ref, timeout) as checkout:
+            with _materialize(str(path), git_dir, ref, Scratch(settings.checkouts_dir),
+                              limits) as checkout:  # fmt: skip
                 yield checkout
         return
     if ref is not None:
@@ -75,7 +107,20 @@ def open_checkout(
     yield Checkout(label=str(path), root=path.resolve(), paths=_walk(path.resolve()))
 
 
+@dataclass(frozen=True)
+class _Fetch:
+    """How to fetch a ref the mirror does not have yet."""
+
+    mirrors: Mirror
+    url: str
+    credentials: Credentials | None
+
+    def ref(self, ref: str) -> None:
+        self.mirrors.fetch_ref(self.url, ref, self.credentials)
+
+
 def _resolve(git_dir: Path, ref: str, timeout: float) -> str:
+    ref = arguments.revision(ref)
     try:
         return git(
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
@@ -99,41 +144,69 @@ def _materialize(
     label: str,
     git_dir: Path,
     ref: str | None,
-    timeout: float,
-    mirrors: Mirror | None = None,
-    url: str | None = None,
+    scratch: Scratch,
+    limits: Limits,
+    fetch: _Fetch | None = None,
 ) -> Iterator[Checkout]:
-    with tempfile.TemporaryDirectory(prefix="repolens-") as scratch:
-        tree = Path(scratch) / "tree"
+    with scratch.directory() as directory:
+        tree = directory / "tree"
         tree.mkdir()
-        if ref is None and not _has_commits(git_dir, timeout):
+        if ref is None and not _has_commits(git_dir, limits.timeout):
             yield Checkout(label, tree, [], git_dir=git_dir, warnings=["the repository is empty"])
             return
-        commit = _resolve_or_fetch(git_dir, ref or "HEAD", timeout, mirrors, url)
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        git(["read-tree", commit], git_dir=git_dir, env=env, timeout=timeout)
-        git(
-            ["--work-tree", str(tree), "checkout-index", "--all", "--force"],
-            git_dir=git_dir,
-            env=env,
-            timeout=timeout,
+        commit = _resolve_or_fetch(git_dir, ref or "HEAD", limits.timeout, fetch)
+        paths, skipped = _plan(git_dir, commit, limits, label)
+        env = {"GIT_INDEX_FILE": str(directory / "index")}
+        git(["read-tree", commit], git_dir=git_dir, env=env, timeout=limits.timeout)
+        wanted = [path for path in paths if path not in skipped]
+        git(["--work-tree", str(tree), "checkout-index", "--force", "-z", "--stdin"],
+            git_dir=git_dir, env=env, timeout=limits.timeout,
+            input=b"".join(os.fsencode(path) + b"\0" for path in wanted))  # fmt: skip
+        yield Checkout(label, tree, paths, commit=commit, git_dir=git_dir, skipped=skipped)
+
+
+def _plan(
+    git_dir: Path, commit: str, limits: Limits, label: str
+) -> tuple[list[str], dict[str, str]]:
+    """Every path of COMMIT, and those that are not to be written (too large,
+    symbolic links, submodules) with why; refused when the rest is too big."""
+    listing = git(["ls-tree", "-r", "-z", "-l", "--full-tree", commit], git_dir=git_dir,
+                  timeout=limits.timeout)  # fmt: skip
+    paths, skipped, total = [], {}, 0
+    for entry in null_separated(listing):
+        meta, _, path = entry.partition("\t")
+        mode, kind, _object, size = meta.split()
+        paths.append(path)
+        if kind != "blob":
+            skipped[path] = "submodule"
+        elif mode == SYMLINK_MODE:
+            skipped[path] = "symbolic link"
+        elif int(size) > limits.file_bytes:
+            skipped[path] = "too large"
+        else:
+            total += int(size)
+    if total > limits.checkout_bytes:
+        raise FetchError(
+            f"{label} at {commit[:12]} has {_megabytes(total)} of files to check out, over the "
+            f"limit of {_megabytes(limits.checkout_bytes)} (REPOLENS_MAX_CHECKOUT_BYTES)"
         )
-        listing = git(["ls-tree", "-r", "-z", "--name-only", commit], git_dir=git_dir)
-        yield Checkout(label, tree, null_separated(listing), commit=commit, git_dir=git_dir)
+    return paths, skipped
 
 
-def _resolve_or_fetch(
-    git_dir: Path, ref: str, timeout: float, mirrors: Mirror | None, url: str | None
-) -> str:
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _resolve_or_fetch(git_dir: Path, ref: str, timeout: float, fetch: _Fetch | None) -> str:
     try:
         return _resolve(git_dir, ref, timeout)
     except RefNotFoundError:
-        if mirrors is None or url is None:
+        if fetch is None:
             raise
     try:
-        mirrors.fetch_ref(url, ref)
+        fetch.ref(ref)
     except GitError as exc:
-        raise RefNotFoundError(f"ref {ref!r} not found in {redact(url)}") from exc
+        raise RefNotFoundError(f"ref {ref!r} not found in {redact(fetch.url)}") from exc
     return _resolve(git_dir, "FETCH_HEAD", timeout)
 
 

@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repolens.errors import GitError
+from repolens.git.arguments import PROTOCOLS
 from repolens.settings import child_environment
+
+# Only these transports, whatever the user's or system's git configuration says.
+_ENVIRONMENT = {"GIT_ALLOW_PROTOCOL": ":".join(PROTOCOLS)}
 
 
 def git(
@@ -17,9 +21,11 @@ def git(
     git_dir: Path | None = None,
     timeout: float = 300.0,
     env: dict[str, str] | None = None,
+    input: bytes | None = None,
 ) -> str:
     """Run `git ARGS` and return its standard output; failures raise GitError
-    with git's own message."""
+    with git's own message. Whatever in ARGS came from outside has passed
+    `git.arguments` and stands after `--end-of-options` or `--`."""
     argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always"]
     if git_dir is not None:
         argv += ["--git-dir", str(git_dir)]
@@ -28,8 +34,10 @@ def git(
         done = subprocess.run(
             argv,
             cwd=cwd,
-            env=child_environment(env),
+            env=child_environment({**_ENVIRONMENT, **(env or {})}),
             capture_output=True,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            input=input,
             timeout=timeout,
             check=False,
         )

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from repolens.errors import FetchError, GitError
+from repolens.git import arguments
 from repolens.git.commands import git
+from repolens.git.credentials import Credentials
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
@@ -39,30 +41,37 @@ class Mirror:
         digest = hashlib.sha256(url.encode()).hexdigest()[:24]
         return self.root / f"{digest}.git"
 
-    def sync(self, url: str) -> Path:
+    def sync(self, url: str, credentials: Credentials | None = None) -> Path:
         """Clone the URL into the cache, or fetch it if it is there already."""
+        url = arguments.remote(url)
         path = self.path_for(url)
+        env = credentials.environment(url) if credentials else None
         with self._locked(path):
             try:
                 if (path / "HEAD").exists():
-                    git(["remote", "update", "--prune"], git_dir=path, timeout=self.timeout)
+                    git(["remote", "update", "--prune"], git_dir=path, timeout=self.timeout,
+                        env=env)  # fmt: skip
                 else:
-                    self._clone(url, path)
+                    self._clone(url, path, env)
             except GitError as exc:
                 raise FetchError(f"could not fetch {redact(url)}: {exc}") from exc
         return path
 
-    def fetch_ref(self, url: str, ref: str) -> None:
+    def fetch_ref(self, url: str, ref: str, credentials: Credentials | None = None) -> None:
         """Fetch one ref (or commit) the mirror's refspecs did not bring."""
         path = self.path_for(url)
+        ref = arguments.revision(ref)
+        env = credentials.environment(url) if credentials else None
         with self._locked(path):
-            git(["fetch", "--quiet", "origin", ref], git_dir=path, timeout=self.timeout)
+            git(["fetch", "--quiet", "--end-of-options", "origin", ref], git_dir=path,
+                timeout=self.timeout, env=env)  # fmt: skip
 
-    def _clone(self, url: str, path: Path) -> None:
+    def _clone(self, url: str, path: Path, env: dict[str, str] | None) -> None:
         partial = path.with_suffix(".partial")
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
-        git(["clone", "--mirror", "--quiet", url, str(partial)], timeout=self.timeout)
+        git(["clone", "--mirror", "--quiet", "--", url, str(partial)], timeout=self.timeout,
+            env=env)  # fmt: skip
         partial.rename(path)
 
     @contextmanager

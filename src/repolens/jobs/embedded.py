@@ -89,7 +89,9 @@ class Embedded:
             self._wake.clear()
 
     def _rescans(self) -> None:
-        schedule.trigger_due(self.sessions)
+        schedule.trigger_due(
+            self.sessions, min_interval_seconds=self.settings.schedule_min_interval_seconds
+        )
 
     def _clean_up(self) -> None:
         schedule.clean_up(self.sessions, self.settings.data_dir, self.settings.keep_runs_days)

@@ -1,11 +1,19 @@
 """The notify job: a signed POST to the project's notify URL when one of its
-runs ends, on a queue of its own. The body is JSON; with `REPOLENS_NOTIFY_SECRET`
-set, `X-Repolens-Signature-256: sha256=<hex>` is the HMAC-SHA256 of exactly
-those bytes. Transient failures (no connection, a timeout, 408, 429, 5xx) raise
-DeliveryFailed and are retried with backoff; any other answer is final."""
+runs ends, on a queue of its own, through the outbound guard.
+
+Signed as Standard Webhooks are: `webhook-id` (the same on every retry),
+`webhook-timestamp` (seconds) and, with `REPOLENS_NOTIFY_SECRET` set,
+`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so a
+receiver can refuse a replayed or altered notice. A secret `whsec_<base64>` is
+used as the key it encodes (as the Standard Webhooks libraries do), any other
+as its UTF-8 bytes. Transient failures (no connection, a timeout, 408, 429,
+5xx) raise DeliveryFailed and are retried with backoff; any other answer, and
+a target the guard refuses, is final."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -18,35 +26,40 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import __version__
-from repolens.errors import DeliveryFailed
+from repolens.errors import DeliveryFailed, Refused
+from repolens.git.mirror import redact
 from repolens.realtime.events import TERMINAL
+from repolens.security.outbound import OutboundPolicy
 from repolens.settings import Settings
 from repolens.storage import runs
 from repolens.storage.models import Project, Run
 
 log = logging.getLogger(__name__)
 
-SIGNATURE = "X-Repolens-Signature-256"
+SIGNATURE = "webhook-signature"
 
 
 def deliver(run_id: int, settings: Settings, sessions: sessionmaker[Session]) -> int | None:
     """POST the notice of RUN_ID's end; returns the answer's status code (None
-    when the project has no notify URL)."""
+    when the project has no notify URL, or the guard refused its target)."""
     with sessions() as session:
-        run = runs.get(session, run_id)
-        url = run.project.notify_url
-        if not url:
+        run = runs.find(session, run_id)
+        url = run.project.notify_url if run is not None else None  # gone with its project
+        if run is None or not url:
             return None
         event = TERMINAL.get(run.status, f"run.{run.status}")
         body = json.dumps(notice(run, run.project, event), separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": f"repolens/{__version__}",
-                   "X-Repolens-Event": event,
-                   "X-Repolens-Delivery": f"run-{run.id}-{run.attempts}-{run.status}"}  # fmt: skip
-    if settings.notify_secret:
-        headers[SIGNATURE] = sign(settings.notify_secret, body)
+        delivery = f"run-{run.id}-{run.attempts}-{run.status}"
+    headers = {"Content-Type": "application/json", "User-Agent": f"repolens/{__version__}",
+               "X-Repolens-Event": event,
+               **signed(delivery, int(time.time()), body, settings)}  # fmt: skip
     try:
-        answer = httpx.post(url, content=body, headers=headers,
+        guard = OutboundPolicy.of(settings)
+        answer = guard.post(url, content=body, headers=headers,
                             timeout=settings.notify_timeout_seconds)  # fmt: skip
+    except Refused as exc:
+        log.warning("notifying run %s: %s; not sent", run_id, exc)
+        return None
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"notifying {url}: {type(exc).__name__}: {exc}") from exc
     if answer.status_code in (408, 429) or answer.status_code >= 500:
@@ -73,8 +86,24 @@ def deliver_retrying(
     return None
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed(delivery: str, timestamp: int, body: bytes, settings: Settings) -> dict[str, str]:
+    """The Standard Webhooks headers of BODY sent as DELIVERY at TIMESTAMP."""
+    headers = {"webhook-id": delivery, "webhook-timestamp": str(timestamp)}
+    if settings.notify_secret is not None:
+        key = signing_key(settings.notify_secret.get_secret_value())
+        signed_content = f"{delivery}.{timestamp}.".encode() + body
+        digest = hmac.new(key, signed_content, hashlib.sha256).digest()
+        headers[SIGNATURE] = "v1," + base64.b64encode(digest).decode()
+    return headers
+
+
+def signing_key(secret: str) -> bytes:
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            pass
+    return secret.encode()
 
 
 def notice(run: Run, project: Project, event: str) -> dict[str, Any]:
@@ -84,5 +113,6 @@ def notice(run: Run, project: Project, event: str) -> dict[str, Any]:
                  "commit": run.commit_sha, "error": run.error, "summary": run.summary}  # fmt: skip
     for name, moment in moments.items():
         about_run[name] = moment.isoformat() if moment else None
-    about_project = {"id": project.id, "name": project.name, "url": project.repository_url}
+    about_project = {"id": project.id, "name": project.name,
+                     "url": redact(project.repository_url)}  # fmt: skip
     return {"event": event, "project": about_project, "run": about_run}

@@ -7,9 +7,10 @@ heartbeat and progress (throttled), and cooperative cancellation."""
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
@@ -21,11 +22,15 @@ from repolens.jobs import rendering
 from repolens.realtime.feed import Feed
 from repolens.reports import formats
 from repolens.reports.model import Report
+from repolens.security import repositories
+from repolens.security.vault import Vault
 from repolens.settings import Settings
 from repolens.storage import results, runs
 from repolens.storage.models import now
 
 log = logging.getLogger(__name__)
+
+DELETED = "deleted"  # what a run deleted with its project while running ends as
 
 
 @dataclass
@@ -63,7 +68,10 @@ class RunObserver:
             return
         self._last = moment
         with self.sessions.begin() as session:
-            run = runs.get(session, self.run_id)
+            run = runs.find(session, self.run_id)
+            if run is None:  # deleted with its project: stop as if cancelled
+                self.cancelled = True
+                return
             run.heartbeat_at = now()
             run.current_step = self._stage
             if percent is not None:
@@ -93,9 +101,10 @@ def execute(
     started = _start(run_id, sessions, worker, picked_up=now(), feed=feed)
     if started is None:
         return runs.get_status(sessions, run_id)
-    request, project_id = started
+    request, project_id, secret = started
     observer = RunObserver(sessions, run_id, project_id, feed)
     try:
+        request = _fetchable(request, secret, settings)
         report = scanner(request, settings, observer=observer, should_abort=observer.should_abort,
                          time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
         return _complete(run_id, report, settings, sessions, feed)
@@ -125,7 +134,10 @@ def _complete(
 ) -> str:
     written = formats.write(report, rendering.FAST_FORMATS, rendering.directory(settings, run_id))
     with sessions.begin() as session:
-        run = runs.get(session, run_id)
+        run = runs.find(session, run_id)
+        if run is None:
+            shutil.rmtree(rendering.directory(settings, run_id), ignore_errors=True)
+            return DELETED
         new = results.record(session, run, report)
         rendering.store(session, run_id, written)
         runs.order_reports(session, run)  # the slow formats, on the report queue
@@ -137,6 +149,16 @@ def _complete(
     return "completed"
 
 
+def _fetchable(request: scan.ScanRequest, secret: str | None,
+               settings: Settings) -> scan.ScanRequest:  # fmt: skip
+    """REQUEST with its repository admitted again by today's policy, and the
+    credentials unsealed for this fetch only."""
+    admitted = repositories.stored(request.location, secret,
+                                   repositories.RepositoryPolicy.of(settings),
+                                   Vault.of(settings))  # fmt: skip
+    return replace(request, location=admitted.url, credentials=admitted.credentials)
+
+
 def _describe(exc: Exception) -> str:
     said = str(exc)
     return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
@@ -144,7 +166,7 @@ def _describe(exc: Exception) -> str:
 
 def _start(
     run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime, feed: Feed
-) -> tuple[scan.ScanRequest, int] | None:
+) -> tuple[scan.ScanRequest, int, str | None] | None:
     """Claim the run: only a queued run starts, so a message delivered twice
     (a redelivery after a crash, a retry racing the reaper) runs it once."""
     with sessions.begin() as session:
@@ -168,7 +190,7 @@ def _start(
         feed.finished(run)
         return None
     feed.started(run)
-    return request, run.project_id
+    return request, run.project_id, project.repository_secret
 
 
 def _finish(
@@ -183,7 +205,9 @@ def _finish(
     """End RUN_ID as STATUS with ERROR; with ONLY_FROM, only a run in that state.
     Returns the state the run is in."""
     with sessions.begin() as session:
-        run = runs.get(session, run_id)
+        run = runs.find(session, run_id)
+        if run is None:
+            return DELETED
         if only_from is not None and run.status != only_from:
             return run.status
         run.status, run.error, run.finished_at = status, error, now()

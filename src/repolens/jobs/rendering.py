@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from repolens.reports import formats
 from repolens.reports.model import Report
 from repolens.settings import Settings
-from repolens.storage import models
+from repolens.storage import models, runs
 
 FAST_FORMATS = ("json", "md", "sarif", "html")  # written by the scan job itself
 SLOW_FORMATS = ("pdf",)
@@ -37,6 +37,8 @@ def render(run_id: int, settings: Settings, sessions: sessionmaker[Session]) -> 
         return []
     report = Report.model_validate_json(source.read_bytes())
     with sessions.begin() as session:
+        if runs.find(session, run_id) is None:  # deleted with its project meanwhile
+            return []
         store(session, run_id, formats.write(report, wanted, directory(settings, run_id)))
     return wanted
 

@@ -4,47 +4,68 @@ the embedded runtime calls them from its dispatcher loop."""
 
 from __future__ import annotations
 
+import logging
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from croniter import croniter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens import cron
+from repolens.errors import Refused
 from repolens.storage import runs
 from repolens.storage.models import Project, Run, now
 
-
-def next_after(schedule: str, moment: datetime) -> datetime:
-    fire: datetime = croniter(schedule, moment).get_next(datetime)
-    return fire
+log = logging.getLogger(__name__)
 
 
-def is_valid(schedule: str) -> bool:
-    return bool(croniter.is_valid(schedule))
-
-
-def trigger_due(sessions: sessionmaker[Session], at: datetime | None = None) -> list[int]:
+def trigger_due(
+    sessions: sessionmaker[Session], at: datetime | None = None, min_interval_seconds: int = 900
+) -> list[int]:
     """Queue a low-priority run for every project whose schedule fired since its
-    last scheduled run (or since it was created); at most one per project."""
+    last scheduled run (or since it was created); at most one per project. Each
+    project is decided in a transaction of its own: a schedule that cannot be
+    read (stored before it was checked, or under a tighter minimum) is skipped
+    with a warning, and the others still fire."""
     at = at or now()
-    created = []
-    with sessions.begin() as session:
-        for project in session.scalars(select(Project).where(Project.schedule.is_not(None))):
-            if not project.schedule or not is_valid(project.schedule):
-                continue
-            last = session.scalar(
-                select(func.max(Run.queued_at)).where(
-                    Run.project_id == project.id, Run.trigger == "schedule"
-                )
+    with sessions() as session:
+        scheduled = session.execute(
+            select(Project.id, Project.schedule, Project.created_at).where(
+                Project.schedule.is_not(None)
             )
-            since = _aware(last or project.created_at)
-            if next_after(project.schedule, since) <= at:
-                run = runs.create(session, project.id, trigger="schedule", priority="low")
-                run.queued_at = at
-                created.append(run.id)
+        ).all()
+    created = []
+    for project_id, expression, created_at in scheduled:
+        if not expression:
+            continue
+        try:
+            cron.check(expression, min_interval_seconds)
+            run_id = _fire_if_due(sessions, project_id, expression, created_at, at)
+        except Refused as exc:
+            log.warning("project %s: %s; not scheduled", project_id, exc)
+            continue
+        except Exception:  # one project's failure is not every project's
+            log.exception("scheduling project %s failed", project_id)
+            continue
+        if run_id is not None:
+            created.append(run_id)
     return created
+
+
+def _fire_if_due(sessions: sessionmaker[Session], project_id: int, expression: str,
+                 created_at: datetime, at: datetime) -> int | None:  # fmt: skip
+    with sessions.begin() as session:
+        last = session.scalar(
+            select(func.max(Run.queued_at)).where(
+                Run.project_id == project_id, Run.trigger == "schedule"
+            )
+        )
+        if cron.next_after(expression, last or created_at) > at:
+            return None
+        run = runs.create(session, project_id, trigger="schedule", priority="low")
+        run.queued_at = at
+        return run.id
 
 
 def clean_up(sessions: sessionmaker[Session], data_dir: Path, keep_days: int) -> list[int]:
@@ -64,8 +85,3 @@ def clean_up(sessions: sessionmaker[Session], data_dir: Path, keep_days: int) ->
     for run_id in removed:
         shutil.rmtree(data_dir / "reports" / str(run_id), ignore_errors=True)
     return removed
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; ours are all UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

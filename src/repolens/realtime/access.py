@@ -23,7 +23,7 @@ def authenticate(settings: Settings, token: str | None) -> Principal | None:
     expected = settings.api_token
     if not expected:
         return Principal("local")
-    if token and hmac.compare_digest(token.encode(), expected.encode()):
+    if token and hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
         return Principal("token")
     return None
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -31,14 +32,38 @@ NAMING = {
 }
 
 
+# SQLite reuses the highest id after a delete unless a table says AUTOINCREMENT;
+# a reused id would hand a stale client (or a channel's history) someone else's row.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
+MAX_ID = 2**63 - 1  # ids are 64-bit on every backend
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def could_exist(row_id: int) -> bool:
+    """Whether ROW_ID is an id a row could have; a database asked for one out
+    of range fails instead of finding nothing."""
+    return 0 < row_id <= MAX_ID
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, always read back with its UTC offset (SQLite forgets it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime(),
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
@@ -46,10 +71,12 @@ class Base(DeclarativeBase):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    repository_url: Mapped[str] = mapped_column(String(2000))
+    repository_url: Mapped[str] = mapped_column(String(2000))  # never with credentials
+    repository_secret: Mapped[str | None] = mapped_column(Text)  # sealed by the vault
     default_branch: Mapped[str] = mapped_column(String(255), default="main")
     plan_path: Mapped[str | None] = mapped_column(String(1000))
     notify_url: Mapped[str | None] = mapped_column(String(2000))  # told when a run ends
@@ -66,6 +93,7 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_project_status", "project_id", "status"),
         Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,7 +123,7 @@ class Run(Base):
 
 class Step(Base):
     __tablename__ = "steps"
-    __table_args__ = (UniqueConstraint("run_id", "name"),)
+    __table_args__ = (UniqueConstraint("run_id", "name"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -117,6 +145,7 @@ class Finding(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "fingerprint"),
         Index("ix_findings_project_fingerprint", "project_id", "fingerprint"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,7 +176,7 @@ class Finding(Base):
 
 class PlanTask(Base):
     __tablename__ = "plan_tasks"
-    __table_args__ = (UniqueConstraint("project_id", "task_key"),)
+    __table_args__ = (UniqueConstraint("project_id", "task_key"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -167,6 +196,7 @@ class PlanTask(Base):
 
 class PlanSnapshot(Base):
     __tablename__ = "plan_snapshots"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), unique=True)
@@ -183,7 +213,7 @@ class PlanSnapshot(Base):
 
 class Skill(Base):
     __tablename__ = "skills"
-    __table_args__ = (UniqueConstraint("run_id", "name"),)
+    __table_args__ = (UniqueConstraint("run_id", "name"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -196,7 +226,7 @@ class Skill(Base):
 
 class Report(Base):
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("run_id", "format"),)
+    __table_args__ = (UniqueConstraint("run_id", "format"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
@@ -210,6 +240,7 @@ class RefreshRequest(Base):
     """The refresh history: who asked for a scan of a project, and when."""
 
     __tablename__ = "refresh_history"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
@@ -228,7 +259,7 @@ class OutboxMessage(Base):
     `send_after`, so the two do not both send it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "dispatched_at", "id"),)
+    __table_args__ = (Index("ix_outbox_pending", "dispatched_at", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(64))

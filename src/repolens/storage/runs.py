@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from repolens.errors import NotFoundError
-from repolens.storage.models import OutboxMessage, Run, now
+from repolens.storage.models import OutboxMessage, Project, RefreshRequest, Run, could_exist, now
 
 PRIORITIES = ("high", "default", "low")
 PROJECTS, RUNS, OUTBOX = (Run.metadata.tables[name] for name in ("projects", "runs", "outbox"))
@@ -203,8 +203,10 @@ def _supersede(session: Session, newer: Run) -> None:
 def claim(session: Session, run_id: int) -> Run | None:
     """Move a queued run to running and return it; None when it is not queued
     (already taken, finished or cancelled). One conditional UPDATE, so two
-    workers handed the same run cannot both win, on any backend."""
-    get(session, run_id)
+    workers handed the same run cannot both win, on any backend. A run deleted
+    with its project is not claimed either."""
+    if find(session, run_id) is None:
+        return None
     claimed = session.execute(
         update(Run).where(Run.id == run_id, Run.status == "queued").values(status="running")
     )
@@ -230,12 +232,49 @@ def activity(session: Session, since: datetime) -> tuple[dict[str, int], list[fl
 
 
 def get(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id)
+    run = find(session, run_id)
     if run is None:
         raise NotFoundError(f"run {run_id} not found")
     return run
 
 
+def find(session: Session, run_id: int) -> Run | None:
+    """The run, or None (never there, or deleted with its project)."""
+    return session.get(Run, run_id) if could_exist(run_id) else None
+
+
+def refresh(
+    session: Session,
+    project_id: int,
+    ref: str | None = None,
+    *,
+    requested_by: str | None = None,
+    reason: str | None = None,
+) -> tuple[Run, bool]:
+    """A manual scan of the project at REF (default: its branch), at high
+    priority, with the request in the refresh history. While a run of the same
+    project and ref is still queued, that run is the answer and nothing new is
+    queued; returns the run and whether it is new. The project's row is locked
+    first, so two refreshes at once cannot both queue."""
+    project = session.get(Project, project_id, with_for_update=True) if could_exist(project_id) \
+        else None  # fmt: skip
+    if project is None:
+        raise NotFoundError(f"project {project_id} not found")
+    waiting = session.scalar(
+        select(Run)
+        .where(Run.project_id == project_id, Run.status == "queued",
+               Run.ref == (ref or project.default_branch))
+        .order_by(Run.id)
+        .limit(1)
+    )  # fmt: skip
+    run = waiting or create(session, project_id, trigger="manual", ref=ref, priority="high")
+    session.add(RefreshRequest(project_id=project_id, run_id=run.id, requested_by=requested_by,
+                               reason=reason))  # fmt: skip
+    return run, waiting is None
+
+
 def get_status(sessions: sessionmaker[Session], run_id: int) -> str:
+    """The run's status; "deleted" when it is gone with its project."""
     with sessions() as session:
-        return get(session, run_id).status
+        run = find(session, run_id)
+        return run.status if run is not None else "deleted"

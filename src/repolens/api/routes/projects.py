@@ -6,15 +6,16 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import DbSession
+from repolens.api.deps import DbSession, Jobs, Options
+from repolens.security import project_fields
 from repolens.storage import models, projects, runs
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.ProjectOut)
-def create(body: schemas.ProjectIn, session: DbSession) -> models.Project:
-    return projects.create(session, **body.model_dump())
+def create(body: schemas.ProjectIn, session: DbSession, settings: Options) -> models.Project:
+    return projects.create(session, **project_fields.checked(body.model_dump(), settings))
 
 
 @router.get("", response_model=list[schemas.ProjectOut])
@@ -28,21 +29,28 @@ def get(project_id: int, session: DbSession) -> models.Project:
 
 
 @router.patch("/{project_id}", response_model=schemas.ProjectOut)
-def update(project_id: int, body: schemas.ProjectPatch, session: DbSession) -> models.Project:
-    return projects.update(session, project_id, **body.model_dump(exclude_unset=True))
+def update(
+    project_id: int, body: schemas.ProjectPatch, session: DbSession, settings: Options
+) -> models.Project:
+    fields = project_fields.checked(body.model_dump(exclude_unset=True), settings)
+    return projects.update(session, project_id, **fields)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(project_id: int, session: DbSession) -> None:
-    projects.delete(session, project_id)
+def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
+    """The project goes with its runs; a queued run is taken back from the
+    queue, a running one stops at its next heartbeat."""
+    for run in projects.delete(session, project_id):
+        if run.status == "queued":
+            jobs.queue.cancel(run.id, run.job_id)
 
 
 @router.post("/{project_id}/refresh", status_code=status.HTTP_202_ACCEPTED,
              response_model=schemas.RunOut)  # fmt: skip
 def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> models.Run:
-    """A manual scan: queued at high priority, answered at once."""
-    run = runs.create(session, project_id, trigger="manual", ref=body.ref, priority="high")
-    session.add(models.RefreshRequest(project_id=project_id, run_id=run.id, reason=body.reason))
+    """A manual scan: queued at high priority, answered at once. While a run of
+    the same ref is still queued, that run is the answer."""
+    run, _new = runs.refresh(session, project_id, body.ref, reason=body.reason)
     session.commit()  # sent and announced as it commits
     return run
 

@@ -265,7 +265,9 @@ def _register_periodic(
 
     @app.task(name="repolens.schedule")
     def scheduled() -> list[int]:
-        created = schedule.trigger_due(sessions())
+        created = schedule.trigger_due(
+            sessions(), min_interval_seconds=settings.schedule_min_interval_seconds
+        )
         outbox.dispatch(sessions(), CeleryQueue(app))
         return created
 

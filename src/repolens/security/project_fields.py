@@ -1,0 +1,27 @@
+"""A project's fields as any door (the API, the CLI, next forge webhooks) hands
+them in, passed through the guard for each kind before they are stored: the
+repository URL through the repository policy (its credentials sealed apart),
+the notify URL through the outbound guard, the schedule through `cron`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from repolens import cron
+from repolens.security import repositories
+from repolens.security.outbound import OutboundPolicy
+from repolens.security.vault import Vault
+from repolens.settings import Settings
+
+
+def checked(fields: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """FIELDS ready to store; Refused (with the field it is about) if one may not be."""
+    fields = dict(fields)
+    if fields.get("repository_url") is not None:
+        admitted = repositories.RepositoryPolicy.of(settings).admit(fields["repository_url"])
+        fields.update(repositories.columns(admitted, Vault.of(settings)))
+    if fields.get("notify_url") is not None:
+        OutboundPolicy.of(settings).check_url(fields["notify_url"], "notify_url")
+    if fields.get("schedule") is not None:
+        cron.check(fields["schedule"], settings.schedule_min_interval_seconds)
+    return fields
