@@ -136,7 +136,7 @@ def _report(
         score=scoring.score(findings, found.total_lines),
         plan=_artifact(steps, PlanProgress),
         skills=_artifact(steps, SkillSet),
-        warnings=warnings + failed,
+        warnings=capped(warnings + failed),
     )
 
 
@@ -145,13 +145,26 @@ def _step_report(step: Step) -> StepReport:
         analyzer=step.analyzer,
         version=step.version,
         status=step.status,
-        error=step.error,
+        error=step.error[:MAX_WARNING_CHARACTERS] if step.error else step.error,
         findings=len(step.findings),
         files_analyzed=step.files_analyzed,
         files_cached=step.files_cached,
         seconds=round(step.seconds, 3),
-        warnings=step.warnings,
+        warnings=capped(step.warnings),
     )
+
+
+# A repository decides what its analyzers warn about: the report keeps a bounded part.
+MAX_WARNINGS, MAX_WARNING_CHARACTERS = 50, 1000
+
+
+def capped(warnings: list[str]) -> list[str]:
+    """WARNINGS cut to MAX_WARNINGS of at most MAX_WARNING_CHARACTERS, saying how many more."""
+    kept = [w if len(w) <= MAX_WARNING_CHARACTERS else w[: MAX_WARNING_CHARACTERS - 1] + "…"
+            for w in warnings[:MAX_WARNINGS]]  # fmt: skip
+    if len(warnings) > MAX_WARNINGS:
+        kept.append(f"… and {len(warnings) - MAX_WARNINGS} more warnings")
+    return kept
 
 
 def _artifact(steps: list[Step], kind: type[ArtifactT]) -> ArtifactT | None:

@@ -15,6 +15,7 @@ from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
 from repolens.cli import database, progress, service, summary, watch
 from repolens.errors import RepolensError
+from repolens.git.scratch import Scratch
 from repolens.reports import formats
 from repolens.settings import Settings
 
@@ -89,6 +90,7 @@ def scan_command(
             analyzers=_names(analyzers),
             since=since,
         )
+        Scratch(settings.checkouts_dir).sweep()  # what a killed scan left behind
         with progress.observer_for(errors, quiet) as observer:
             report = scan.run(request, settings, observer=observer)
         written = formats.write(report, names, out)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.git.scratch import Scratch
 from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
 from repolens.jobs.backends.local import LocalQueue
 from repolens.jobs.queue import JobQueue
@@ -47,6 +48,8 @@ class Embedded:
 
     def start(self) -> None:
         if isinstance(self.queue, LocalQueue):
+            # This process was the only one to check out: what is left is a dead one's.
+            Scratch(self.settings.checkouts_dir).sweep()
             # This process was the only worker: whatever it left running is orphaned.
             recovery.requeue_orphans(
                 self.sessions,

@@ -5,14 +5,12 @@ returns names; a file that does not parse gives none."""
 from __future__ import annotations
 
 import configparser
-import json
 import re
-import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
+from repolens import documents
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -34,7 +32,7 @@ def requirements_txt(text: str) -> list[str]:
 
 
 def pyproject_toml(text: str) -> list[str]:
-    data = tomllib.loads(text)
+    data = documents.toml(text)
     project = data.get("project", {})
     specs = list(project.get("dependencies", []))
     for extra in project.get("optional-dependencies", {}).values():
@@ -62,12 +60,12 @@ def setup_cfg(text: str) -> list[str]:
 
 
 def pipfile(text: str) -> list[str]:
-    data = tomllib.loads(text)
+    data = documents.toml(text)
     return list(data.get("packages", {})) + list(data.get("dev-packages", {}))
 
 
 def package_json(text: str) -> list[str]:
-    data = json.loads(text)
+    data = documents.json(text)
     names: list[str] = []
     for key in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
         names += list(data.get(key) or {})
@@ -75,7 +73,7 @@ def package_json(text: str) -> list[str]:
 
 
 def cargo_toml(text: str) -> list[str]:
-    data = tomllib.loads(text)
+    data = documents.toml(text)
     names: list[str] = []
     for key in ("dependencies", "dev-dependencies", "build-dependencies"):
         names += list(data.get(key, {}))
@@ -123,7 +121,7 @@ def dockerfile_images(text: str) -> list[str]:
 
 
 def compose_images(text: str) -> list[str]:
-    data: Any = yaml.safe_load(text) or {}
+    data: Any = documents.yaml(text) or {}
     services = data.get("services", {}) if isinstance(data, dict) else {}
     return [str(s["image"]) for s in services.values() if isinstance(s, dict) and "image" in s]
 

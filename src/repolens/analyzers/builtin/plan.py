@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import ClassVar, Literal
 
-import yaml
 from pydantic import BaseModel
 
+from repolens import config
 from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot, SourceFile
 from repolens.plan import parser, progress
 
@@ -93,18 +93,9 @@ def _find(snapshot: Snapshot, wanted: str) -> str | None:
 
 
 def _paths_from_config(snapshot: Snapshot, warnings: list[str]) -> list[str]:
-    config = _find(snapshot, ".repolens.yml") or _find(snapshot, ".repolens.yaml")
-    if config is None:
+    found = next((path for name in config.NAMES if (path := _find(snapshot, name))), None)
+    if found is None:
         return []
-    try:
-        data = yaml.safe_load(snapshot.read_text(config)) or {}
-    except yaml.YAMLError as exc:
-        warnings.append(f"{config} is not valid YAML: {str(exc).splitlines()[0]}")
-        return []
-    plan = data.get("plan") if isinstance(data, dict) else None
-    if isinstance(plan, str):
-        return [plan]
-    if isinstance(plan, dict):
-        paths = plan.get("paths") or plan.get("path") or []
-        return [paths] if isinstance(paths, str) else [str(p) for p in paths]
-    return []
+    settings, said = config.read(snapshot.read_text(found), found)
+    warnings.extend(said)
+    return list(settings.plan.paths)

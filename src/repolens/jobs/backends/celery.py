@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
 from repolens.errors import DeliveryFailed, OverTimeLimit, QueueUnavailable
+from repolens.git.scratch import Scratch
 from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
 from repolens.jobs.queue import NOTIFY_QUEUE, QUEUES, REPORT_QUEUE
 from repolens.realtime import hub
@@ -225,6 +226,8 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
 
     within_limit = _within_limit(scanner, settings)
     signals.task_failure.connect(_hard_limit(settings, feed), weak=False)
+    # What a killed worker left in the scratch directory goes as a worker starts.
+    signals.worker_ready.connect(lambda **_: Scratch(settings.checkouts_dir).sweep(), weak=False)
 
     @app.task(name=REPORT_TASK, autoretry_for=(OperationalError,), retry_backoff=2,
               retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
