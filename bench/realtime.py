@@ -100,7 +100,9 @@ def start_server(kind: str, port: int, ws: str, data_dir: Path) -> subprocess.Po
         argv = [sys.executable, "-m", "repolens", "serve", "--port", str(port)]
     env = {**os.environ, "REPOLENS_DATA_DIR": str(data_dir), "REPOLENS_EVENTS_URL": EVENTS,
            "REPOLENS_WS_PING_SECONDS": str(PING_SECONDS), "REPOLENS_WS_PROTOCOL": ws,
-           "REPOLENS_WS_COMPRESSION": str(COMPRESSION).lower()}  # fmt: skip
+           "REPOLENS_WS_COMPRESSION": str(COMPRESSION).lower(),
+           # every client of the benchmark comes from loopback
+           "REPOLENS_WS_CONNECTIONS_PER_ADDRESS": "100000"}  # fmt: skip
     process = subprocess.Popen(argv, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 60

@@ -12,7 +12,7 @@ from repolens import __version__
 from repolens.api import deps, errors
 from repolens.api.routes import jobs, projects, runs
 from repolens.jobs.embedded import Embedded
-from repolens.realtime import hub
+from repolens.realtime import access, hub
 from repolens.realtime import routes as realtime
 from repolens.realtime.feed import Feed
 from repolens.realtime.rooms import Rooms
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = hub.create(settings)
         app.state.jobs = Embedded(settings, app.state.sessions, Feed(app.state.hub))
         app.state.rooms = Rooms(app.state.hub, asyncio.get_running_loop(), settings.ws_queue_size)
+        app.state.admissions = access.Admissions(settings.ws_connections_per_address)
         app.state.jobs.start()
         try:
             yield

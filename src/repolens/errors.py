@@ -14,6 +14,7 @@ RepolensError
 ├── GitError                   a git command failed
 ├── DeliveryFailed             a notification could not be delivered now (retried)
 ├── QueueUnavailable           the job queue's broker cannot be reached now (503)
+├── TooManyConnections         a client address holds as many live connections as allowed (429)
 ├── OverTimeLimit              a scan ran past its time limit and was stopped
 └── ScanAborted                the scan was cancelled between steps
 """
@@ -90,6 +91,10 @@ class DeliveryFailed(RepolensError):
 
 class QueueUnavailable(RepolensError):
     """The job queue cannot be reached."""
+
+
+class TooManyConnections(RepolensError):
+    """Too many live connections from this address."""
 
 
 class OverTimeLimit(RepolensError):

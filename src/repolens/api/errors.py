@@ -17,6 +17,7 @@ from repolens.errors import (
     QueueUnavailable,
     Refused,
     RepolensError,
+    TooManyConnections,
 )
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 # The first class an error is an instance of decides (a Refused is an InputError too).
 STATUS = {Refused: (422, "Refused"), NotFoundError: (404, "Not found"),
           Conflict: (409, "Conflict"), InputError: (400, "Bad request"),
-          QueueUnavailable: (503, "Service unavailable")}  # fmt: skip
+          QueueUnavailable: (503, "Service unavailable"),
+          TooManyConnections: (429, "Too many connections")}  # fmt: skip
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:

@@ -7,7 +7,8 @@ Roles will replace `authenticate` and `may_subscribe`, nothing else."""
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from repolens.realtime.events import is_channel
 from repolens.settings import Settings
@@ -47,3 +48,24 @@ def from_subprotocols(offered: list[str]) -> str | None:
         if name.startswith(TOKEN_SUBPROTOCOL):
             return name[len(TOKEN_SUBPROTOCOL) :]
     return None
+
+
+@dataclass
+class Admissions:
+    """Live connections (sockets and event streams) open per client address,
+    under a cap: one client cannot hold every descriptor of the server."""
+
+    limit: int
+    open: Counter[str] = field(default_factory=Counter)
+
+    def enter(self, address: str) -> bool:
+        """Count one more connection from ADDRESS; False (and not counted) at the cap."""
+        if self.open[address] >= self.limit:
+            return False
+        self.open[address] += 1
+        return True
+
+    def leave(self, address: str) -> None:
+        self.open[address] -= 1
+        if self.open[address] <= 0:
+            del self.open[address]

@@ -19,14 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 
 from repolens.api import deps
-from repolens.errors import InputError, NotFoundError
+from repolens.errors import InputError, NotFoundError, TooManyConnections
 from repolens.realtime import access, snapshots
 from repolens.realtime.events import TERMINAL, Event, is_channel
 from repolens.realtime.hub import History
 from repolens.realtime.rooms import SLOW_CONSUMER, Message, Rooms, Subscriber
 
 UNAUTHORISED = 4401
-AUTH_WAIT_SECONDS = 10.0
+TOO_MANY = 4429
 
 api = APIRouter(dependencies=[Depends(deps.authorised)], tags=["realtime"])
 
@@ -68,7 +68,7 @@ class Link:
             return False
         if self.principal is None and require_auth:
             try:
-                first = await asyncio.wait_for(self.websocket.receive_json(), AUTH_WAIT_SECONDS)
+                first = await asyncio.wait_for(self.websocket.receive_json(), self._patience)
             except (TimeoutError, ValueError):
                 first = {}
             if not await self._auth(first if isinstance(first, dict) else {}):
@@ -80,11 +80,13 @@ class Link:
         PROTOCOL False answers pings only (the fixed-channel paths). Sending
         happens in the subscriber, as events arrive."""
         receiving = asyncio.create_task(self._receive(protocol))
+        watching = asyncio.create_task(self._authenticated_in_time())
         try:
-            await asyncio.wait([receiving, self.subscriber.done],
+            await asyncio.wait([receiving, watching, self.subscriber.done],
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         finally:
             receiving.cancel()
+            watching.cancel()
         if self.subscriber.slow:
             # No more events: the close frame goes next, once the client reads
             # what is already on its way (for up to a ping interval).
@@ -93,6 +95,22 @@ class Link:
                 reason = f"slow consumer: more than {self.subscriber.size} events unread"
                 patience = self.app.state.settings.ws_ping_seconds
                 await asyncio.wait_for(self.websocket.close(SLOW_CONSUMER, reason), patience)
+
+    @property
+    def _patience(self) -> float:
+        seconds: float = self.app.state.settings.ws_auth_seconds
+        return seconds
+
+    async def _authenticated_in_time(self) -> None:
+        """Close the connection if it has not authenticated within the patience
+        the settings give; otherwise wait with it until it ends."""
+        if self.principal is None:
+            await asyncio.sleep(self._patience)
+        if self.principal is None:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(UNAUTHORISED, "authentication required")
+            return
+        await self.subscriber.done
 
     async def subscribe(self, channel: str, last_seq: int | None = None, epoch: str | None = None,
                         request_id: Any = None) -> dict[str, Any] | None:  # fmt: skip
@@ -192,18 +210,27 @@ REFUSED = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}
 
 
 @contextlib.asynccontextmanager
-async def _linked(websocket: WebSocket, translate: Translate = _wire) -> AsyncIterator[Link]:
-    """A Link whose subscriber leaves every room however the connection ends."""
+async def _linked(websocket: WebSocket, translate: Translate = _wire) -> AsyncIterator[Link | None]:
+    """A Link whose subscriber leaves every room however the connection ends;
+    a client address at its cap of connections is refused first."""
+    admissions: access.Admissions = websocket.app.state.admissions
+    address = websocket.client.host if websocket.client else "?"
+    if not admissions.enter(address):
+        await websocket.accept()
+        await websocket.close(TOO_MANY, "too many connections from this address")
+        yield None
+        return
     link = Link(websocket, translate)
     try:
         yield link
     finally:
         link.rooms.forget(link.subscriber)
+        admissions.leave(address)
 
 
 async def socket(websocket: WebSocket) -> None:
     async with _linked(websocket) as link:
-        if await link.open(require_auth=False):
+        if link is not None and await link.open(require_auth=False):
             link.subscriber.say({"type": "welcome", "v": 1})
             await link.run()
 
@@ -214,7 +241,7 @@ async def _fixed(websocket: WebSocket, channels: list[str], translate: Translate
     last_seq = websocket.query_params.get("last_seq") if resumable else None
     epoch = websocket.query_params.get("epoch") if resumable else None
     async with _linked(websocket, translate) as link:
-        if not await link.open(require_auth=True):
+        if link is None or not await link.open(require_auth=True):
             return
         if last_seq is not None and not last_seq.isdigit():
             await websocket.close(REFUSED["invalid"], "last_seq must be a whole number")
@@ -303,6 +330,10 @@ async def server_sent_events(
     if state is None:
         raise NotFoundError(f"{channel} does not exist")
     epoch, last_seq = _resume_point(last_event_id)
+    admissions: access.Admissions = request.app.state.admissions
+    address = request.client.host if request.client else "?"
+    if not admissions.enter(address):
+        raise TooManyConnections()
     rooms: Rooms = request.app.state.rooms
     outbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=16)  # then the subscriber's backlog
     subscriber = rooms.subscriber(outbox.put)
@@ -314,7 +345,7 @@ async def server_sent_events(
     await subscriber.join(channel, last_seq, epoch, preface)
     interval = request.app.state.settings.ws_ping_seconds
     return StreamingResponse(
-        _stream(subscriber, outbox, rooms, interval),
+        _stream(subscriber, outbox, rooms, interval, lambda: admissions.leave(address)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -326,7 +357,7 @@ def _resume_point(last_event_id: str | None) -> tuple[str | None, int | None]:
 
 
 async def _stream(subscriber: Subscriber, outbox: asyncio.Queue[Message], rooms: Rooms,
-                  interval: float) -> AsyncIterator[str]:  # fmt: skip
+                  interval: float, closed: Callable[[], None]) -> AsyncIterator[str]:  # fmt: skip
     try:
         while not subscriber.done.done():
             try:
@@ -341,3 +372,4 @@ async def _stream(subscriber: Subscriber, outbox: asyncio.Queue[Message], rooms:
                 yield f"event: {message['type']}\ndata: {_encode(message)}\n\n"
     finally:
         rooms.forget(subscriber)
+        closed()

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.api import schemas
-from repolens.storage.models import Project, Run
+from repolens.storage.models import Project, Run, could_exist
 
 
 def state(sessions: sessionmaker[Session], channel: str) -> dict[str, Any] | None:
     """The state behind CHANNEL; None when what it names does not exist."""
     kind, _, key = channel.partition(":")
+    if kind in ("run", "project") and not could_exist(int(key)):
+        return None
     with sessions() as session:
         if kind == "run":
             run = session.get(Run, int(key))
