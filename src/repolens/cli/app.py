@@ -15,6 +15,7 @@ from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
 from repolens.cli import database, progress, service, summary, watch
 from repolens.errors import RepolensError
+from repolens.git import arguments
 from repolens.git.scratch import Scratch
 from repolens.reports import formats
 from repolens.settings import Settings
@@ -86,9 +87,9 @@ def scan_command(
             settings = settings.model_copy(update={"result_cache": False})
         request = scan.ScanRequest(
             location=target,
-            ref=ref,
+            ref=arguments.revision(ref) if ref is not None else None,
             analyzers=_names(analyzers),
-            since=since,
+            since=arguments.revision(since, "since") if since is not None else None,
         )
         Scratch(settings.checkouts_dir).sweep()  # what a killed scan left behind
         with progress.observer_for(errors, quiet) as observer:

@@ -1,0 +1,146 @@
+"""Which repositories the service fetches: no server files, no credentials shown."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from repolens.errors import FetchError, Refused
+from repolens.git.mirror import Mirror
+from repolens.security import repositories
+from repolens.security.repositories import RepositoryPolicy
+from tests.security.conftest import API
+
+SERVER_FILES = ["/etc", "/etc/passwd", "file:///etc", "FILE:///etc", "file://localhost/etc",
+                "/tmp/../etc", "~/.ssh", "./repo", "repo", "/root/.cache/repolens/mirrors",
+                "file:///does/not/exist", "/does/not/exist", "git://host/repo.git",
+                "ftp://host/repo.git", "http://[::1", "https://host:99999/r.git"]  # fmt: skip
+
+
+@pytest.mark.parametrize("location", SERVER_FILES)
+def test_server_paths_are_refused_by_default_and_say_nothing_about_them(
+    make_client: Callable[..., TestClient], location: str
+) -> None:
+    refused = make_client().post(f"{API}/projects", json={"name": "p", "repository_url": location})
+    assert refused.status_code == 422
+    detail = refused.json()["detail"]
+    assert detail == RepositoryPolicy()._refusal().message  # the same words, exists or not
+
+
+def test_with_local_roots_only_paths_inside_them_pass(tmp_path: Path) -> None:
+    root, outside = tmp_path / "repos", tmp_path / "secret"
+    (root / "app").mkdir(parents=True)
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    policy = RepositoryPolicy([root])
+    assert policy.admit(str(root / "app")).url == str(root / "app")
+    assert policy.admit((root / "app").as_uri()).url == (root / "app").as_uri()
+    for escape in [str(root / ".." / "secret"), str(root / "link"), (root / "link").as_uri(),
+                   str(outside), f"{root}/app/../../secret", str(tmp_path / "repos-evil")]:  # fmt: skip
+        with pytest.raises(Refused):
+            policy.admit(escape)
+
+
+def test_a_host_allow_list_keeps_other_hosts_out() -> None:
+    policy = RepositoryPolicy(hosts=["git.example.com", "*.corp.example"])
+    assert policy.admit("https://git.example.com/a/b.git").url == "https://git.example.com/a/b.git"
+    assert policy.admit("git@src.corp.example:a/b.git").url == "git@src.corp.example:a/b.git"
+    for other in ["https://evil.example/a.git", "ssh://git@git.example.com.evil/a.git",
+                  "git@corp.example.evil:a/b.git"]:  # fmt: skip
+        with pytest.raises(Refused):
+            policy.admit(other)
+
+
+class GitServer(ThreadingHTTPServer):
+    """A forge's HTTP side that only records what git asks for, and refuses."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.seen.append((self.path, self.headers.get("Authorization")))
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = self
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def forge() -> Iterator[GitServer]:
+    server = GitServer()
+    yield server
+    server.shutdown()
+
+
+def test_credentials_are_taken_out_sealed_and_never_shown(
+    make_client: Callable[..., TestClient], tmp_path: Path, forge: GitServer
+) -> None:
+    port = forge.server_address[1]
+    url = f"http://deploy:hunter2-secret@127.0.0.1:{port}/team/app.git"
+    client = make_client()
+    created = client.post(f"{API}/projects", json={"name": "app", "repository_url": url}).json()
+    assert created["repository_url"] == f"http://127.0.0.1:{port}/team/app.git"
+    assert created["repository_credentials"] is True
+    listed = client.get(f"{API}/projects").text
+    assert "hunter2" not in listed and "deploy" not in listed
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'repolens.db'}")
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT * FROM projects")).one()
+    engine.dispose()
+    assert "hunter2" not in str(row)
+
+    # The run hands them to git for this one fetch, as a header to that origin only.
+    run = client.post(f"{API}/projects/{created['id']}/refresh", json={}).json()
+    failed = _wait(client, run["id"])
+    assert failed["status"] == "failed" and "hunter2" not in failed["error"]
+    expected = "Basic " + base64.b64encode(b"deploy:hunter2-secret").decode()
+    assert ("/team/app.git/info/refs?service=git-upload-pack", expected) in forge.seen
+    assert not any("hunter2" in str(path) for path in (tmp_path / "cache").rglob("*"))
+
+
+def test_stored_credentials_come_back_only_for_a_fetch(tmp_path: Path) -> None:
+    from repolens.security.vault import Vault
+    from repolens.settings import Settings
+
+    vault = Vault.of(Settings(data_dir=tmp_path))
+    admitted = RepositoryPolicy().admit("https://bot:t0ken@forge.example/a/b.git")
+    columns = repositories.columns(admitted, vault)
+    assert columns["repository_url"] == "https://forge.example/a/b.git"
+    assert "t0ken" not in str(columns["repository_secret"]) and "t0ken" not in repr(admitted)
+    again = repositories.stored(str(columns["repository_url"]), columns["repository_secret"],
+                                RepositoryPolicy(), vault)  # fmt: skip
+    assert again.credentials is not None and again.credentials.password == "t0ken"
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_a_refused_fetch_does_not_name_server_paths(tmp_path: Path) -> None:
+    with pytest.raises(FetchError) as raised:
+        Mirror(tmp_path / "mirrors").sync("https://127.0.0.1:1/none.git")
+    assert str(tmp_path) not in str(raised.value)
+
+
+def _wait(client: TestClient, run_id: int) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        run: dict[str, Any] = client.get(f"{API}/runs/{run_id}").json()
+        if run["status"] in ("completed", "failed", "cancelled"):
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
