@@ -37,8 +37,17 @@ def test_a_notify_url_at_a_private_address_in_any_spelling_is_refused(
     assert refused.json()["errors"][0]["field"] == "body.notify_url"
 
 
-@pytest.mark.parametrize("url", ["ftp://host/x", "file:///etc/passwd", "gopher://host/",
-                                 "http://user:pw@example.com/", "http:///x", "not a url"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://host/x",
+        "file:///etc/passwd",
+        "gopher://host/",
+        "http://user:pw@example.com/",
+        "http:///x",
+        "not a url",
+    ],
+)
 def test_only_plain_http_urls_with_a_host_may_be_targets(url: str) -> None:
     with pytest.raises(Refused):
         OutboundPolicy().check_url(url)

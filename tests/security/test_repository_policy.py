@@ -43,8 +43,14 @@ def test_with_local_roots_only_paths_inside_them_pass(tmp_path: Path) -> None:
     policy = RepositoryPolicy([root])
     assert policy.admit(str(root / "app")).url == str(root / "app")
     assert policy.admit((root / "app").as_uri()).url == (root / "app").as_uri()
-    for escape in [str(root / ".." / "secret"), str(root / "link"), (root / "link").as_uri(),
-                   str(outside), f"{root}/app/../../secret", str(tmp_path / "repos-evil")]:  # fmt: skip
+    for escape in [
+        str(root / ".." / "secret"),
+        str(root / "link"),
+        (root / "link").as_uri(),
+        str(outside),
+        f"{root}/app/../../secret",
+        str(tmp_path / "repos-evil"),
+    ]:
         with pytest.raises(Refused):
             policy.admit(escape)
 
