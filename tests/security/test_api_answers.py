@@ -1,4 +1,5 @@
-"""No request gets a 5xx: conflicts, unknown ids, nulls and floods get a 4xx or the run they meant."""
+"""No request gets a 5xx: conflicts, unknown ids, nulls and floods get a 4xx or
+the run they meant."""
 
 from __future__ import annotations
 

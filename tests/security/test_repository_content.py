@@ -88,9 +88,9 @@ def test_a_checkout_over_the_limit_fails_its_fetch_clearly(
     repo = make_repo()
     repo.commit({f"f{i}.txt": "y" * 900 for i in range(5)})
     settings = Settings(data_dir=tmp_path / "data", max_checkout_bytes=4000)
-    with pytest.raises(FetchError, match="REPOLENS_MAX_CHECKOUT_BYTES"):
-        with open_checkout(repo.path.as_uri(), None, settings):
-            pass
+    too_big = pytest.raises(FetchError, match="REPOLENS_MAX_CHECKOUT_BYTES")
+    with too_big, open_checkout(repo.path.as_uri(), None, settings):
+        pass
 
 
 HOLDER = """

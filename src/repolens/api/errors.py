@@ -65,3 +65,28 @@ def install(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+
+# Every operation may answer these, each as a problem document.
+PROBLEMS = {400: "Bad request", 401: "A valid bearer token is required", 404: "Not found",
+            409: "Conflict", 422: "Invalid or refused input", 429: "Too many connections",
+            500: "Internal error", 503: "Service unavailable"}  # fmt: skip
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """SCHEMA (an OpenAPI document) with every error answer of every operation
+    documented as the problem document it is."""
+    from repolens.api.schemas import Problem
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(components["Problem"].pop("$defs", {}))
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            for code, description in PROBLEMS.items():
+                answers[str(code)] = {"description": description, "content": content}
+    return schema

@@ -246,3 +246,18 @@ class QueueStatus(BaseModel):
     consumers: dict[str, int]  # workers consuming each queue
     runs_by_status: dict[str, int]
     rates: QueueRates
+
+
+class ProblemField(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 says (`application/problem+json`)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] | None = None

@@ -18,6 +18,8 @@ from repolens.storage import models, runs
 
 router = APIRouter(tags=["runs"])
 Out = TypeVar("Out", bound=BaseModel)
+RowId = Annotated[int | None, Query(ge=0, le=models.MAX_ID)]
+Text = Annotated[str | None, Query(max_length=200)]
 
 MEDIA = {
     "json": "application/json",
@@ -46,10 +48,10 @@ def _page(found: list[Any], limit: int, schema: type[Out]) -> schemas.Page[Out]:
 @router.get("/runs", response_model=schemas.Page[schemas.RunOut])
 def list_runs(
     session: DbSession,
-    project_id: int | None = None,
-    status: str | None = None,
-    trigger: str | None = None,
-    cursor: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+    project_id: RowId = None,
+    status: Text = None,
+    trigger: Text = None,
+    cursor: Annotated[RowId, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.Page[schemas.RunOut]:
     query = select(models.Run).order_by(models.Run.id.desc()).limit(limit + 1)
@@ -91,12 +93,12 @@ def log(run_id: int, session: DbSession) -> str:
 def findings(
     run_id: int,
     session: DbSession,
-    severity: str | None = None,
-    category: str | None = None,
-    analyzer: str | None = None,
-    state: str | None = None,
-    path: Annotated[str | None, Query(description="a path prefix")] = None,
-    cursor: int | None = None,
+    severity: Text = None,
+    category: Text = None,
+    analyzer: Text = None,
+    state: Text = None,
+    path: Annotated[str | None, Query(description="a path prefix", max_length=2000)] = None,
+    cursor: RowId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.Page[schemas.FindingOut]:
     runs.get(session, run_id)
@@ -120,14 +122,15 @@ def findings(
 
 @router.patch("/findings/{finding_id}", response_model=schemas.FindingOut)
 def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> models.Finding:
-    finding = session.get(models.Finding, finding_id)
+    finding = session.get(models.Finding, finding_id) if models.could_exist(finding_id) else None
     if finding is None:
         raise NotFoundError(f"finding {finding_id} not found")
     finding.triage = body.triage
     return finding
 
 
-@router.get("/runs/{run_id}/reports/{format}")
+@router.get("/runs/{run_id}/reports/{format}",
+            responses={200: {"content": {media: {} for media in MEDIA.values()}}})  # fmt: skip
 def report(run_id: int, format: str, session: DbSession) -> FileResponse:
     run = runs.get(session, run_id)
     row = session.scalar(
