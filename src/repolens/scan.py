@@ -74,7 +74,7 @@ def run(
     deadline = time.monotonic() + time_limit if time_limit else None
     observer = observer or SilentObserver()
     registry = registry or Registry.discover()
-    analyzers = [(a, _options(a, request.options.get(a.name))) for a in
+    analyzers = [(a, options(a, request.options.get(a.name))) for a in
                  registry.select(request.analyzers)]  # fmt: skip
     started = datetime.now(UTC)
     observer.stage("fetch")
@@ -100,11 +100,14 @@ def run(
         return _report(request, co.label, co.commit, co.warnings, found, steps, started)
 
 
-def _options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
+def options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
+    """ANALYZER's typed options from GIVEN; InputError saying what is wrong."""
     try:
         return analyzer.Options(**(given or {}))
     except ValidationError as exc:
-        raise InputError(f"bad options for analyzer {analyzer.name}: {exc}") from exc
+        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                             for error in exc.errors()[:5])  # fmt: skip
+        raise InputError(f"bad options for analyzer {analyzer.name}: {problems}") from None
 
 
 def _report(

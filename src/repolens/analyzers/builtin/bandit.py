@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
@@ -20,7 +20,7 @@ from repolens.analyzers.base import (
 
 
 class BanditOptions(BaseModel):
-    skips: list[str] = ["B101"]  # assert_used: noise in test suites
+    skips: list[Annotated[str, Field(pattern=r"^B[0-9]{3}$")]] = ["B101"]  # assert: test noise
 
 
 _LEVELS = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}

@@ -7,7 +7,7 @@ import csv
 import io
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
@@ -28,10 +28,10 @@ LANGUAGES = frozenset(
 
 
 class ComplexityOptions(BaseModel):
-    ccn_medium: int = 15
-    ccn_high: int = 25
-    max_function_lines: int = 150
-    max_parameters: int = 8
+    ccn_medium: int = Field(15, ge=1)
+    ccn_high: int = Field(25, ge=1)
+    max_function_lines: int = Field(150, ge=1)
+    max_parameters: int = Field(8, ge=1)
 
 
 class ComplexityAnalyzer:

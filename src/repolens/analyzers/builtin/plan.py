@@ -7,9 +7,9 @@ section of README.md."""
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from repolens import config
 from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot, SourceFile
@@ -21,7 +21,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 
 
 class PlanOptions(BaseModel):
-    paths: list[str] = []
+    paths: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field([], max_length=20)
 
 
 class PlanAnalyzer:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
@@ -18,11 +18,13 @@ from repolens.analyzers.base import (
     SourceFile,
 )
 
+RuleCode = Annotated[str, Field(pattern=r"^([A-Z]{1,4}[0-9]{0,4}|ALL)$")]
+
 
 class RuffOptions(BaseModel):
     # Security rules are bandit's job; ruff keeps to bugs and quality.
-    select: list[str] = ["E4", "E7", "E9", "F", "B", "UP", "SIM", "PLE"]
-    ignore: list[str] = []
+    select: list[RuleCode] = ["E4", "E7", "E9", "F", "B", "UP", "SIM", "PLE"]
+    ignore: list[RuleCode] = []
 
 
 # Longest prefix wins.

@@ -13,9 +13,9 @@ import tempfile
 from collections import defaultdict
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
@@ -49,9 +49,18 @@ def engine() -> str:
     return str(shipped) if shipped.exists() else tool.executable("semgrep-core")
 
 
+def _relative(path: str) -> str:
+    if path.startswith("/") or ".." in path.split("/"):
+        raise ValueError("a rule file is a path inside the repository (relative, no ..)")
+    return path
+
+
 class SemgrepOptions(BaseModel):
-    rules: list[str] = []  # extra local rule files, run beside the bundled ones
-    per_file_timeout_seconds: int = 30
+    # Extra rule files of the repository's own (paths inside it), run beside the bundled ones.
+    rules: list[Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_relative)]] = (
+        Field([], max_length=10)
+    )
+    per_file_timeout_seconds: int = Field(30, ge=1, le=600)
 
 
 class SemgrepAnalyzer:
@@ -77,7 +86,7 @@ class SemgrepAnalyzer:
         warnings: list[str] = []
         for language, members in groups.items():
             code, bundled = LANGUAGES[language]
-            for rules in [str(bundled_rules() / bundled), *options.rules]:
+            for rules in [str(bundled_rules() / bundled), *_own(snapshot, options, warnings)]:
                 report = self._run(snapshot, members, code, rules, options, context)
                 findings += [self._finding(snapshot, item) for item in report.get("results", [])
                              if not item.get("extra", {}).get("is_ignored")]  # fmt: skip
@@ -164,3 +173,17 @@ def _confidence(value: Any) -> Confidence:
         return Confidence(str(value).lower())
     except ValueError:
         return Confidence.MEDIUM
+
+
+def _own(snapshot: Snapshot, options: SemgrepOptions, warnings: list[str]) -> list[str]:
+    """The configured rule files that lie inside the repository; the others are
+    skipped with a warning (a rule file elsewhere would be a file of the server)."""
+    root = snapshot.root.resolve()
+    inside = []
+    for path in options.rules:
+        resolved = (root / path).resolve()
+        if resolved.is_relative_to(root) and resolved.is_file():
+            inside.append(str(resolved))
+        else:
+            warnings.append(f"semgrep: rule file {path[:100]!r} is not a file of the repository")
+    return inside

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot, SourceFile
 from repolens.skills import catalog, manifests
@@ -33,7 +33,9 @@ class SkillSet(BaseModel):
 
 
 class SkillsOptions(BaseModel):
-    min_language_share: float = 0.02  # below this share of lines a language is not a skill
+    min_language_share: float = Field(
+        0.02, ge=0, le=1
+    )  # below this share of lines a language is not a skill
 
 
 class SkillsAnalyzer:
