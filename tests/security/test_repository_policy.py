@@ -150,3 +150,11 @@ def _wait(client: TestClient, run_id: int) -> dict[str, Any]:
             return run
         assert time.monotonic() < deadline, run
         time.sleep(0.05)
+
+
+def test_the_command_line_refuses_a_server_path_with_the_apis_words(
+    make_client: Callable[..., TestClient], repolens: Callable[..., Any], tmp_path: Path
+) -> None:
+    api = make_client().post(f"{API}/projects", json={"name": "p", "repository_url": "/etc"})
+    cli = repolens("project", "add", "p", "/etc", REPOLENS_LOCAL_REPOSITORY_ROOTS="")
+    assert (cli.code, cli.stderr) == (2, f"error: {api.json()['detail']}\n")
