@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from repolens.settings import Settings
 from repolens.storage import migrate
 from tests.conftest import Repo
 from tests.integration.databases import database_url, redis_url
+from tests.recorder import Recorder
 from tests.workers import start_worker, stop
 
 API = "/api/v1"
@@ -274,38 +273,11 @@ def test_a_schedule_must_be_a_cron_expression(client: TestClient, tmp_path: Path
     assert good.status_code == 201
 
 
-class Receiver(ThreadingHTTPServer):
-    """A local endpoint for run notifications: it keeps what it was sent and
-    answers with the next of its status codes (the last one from then on)."""
-
-    def __init__(self, answers: list[int]) -> None:
-        self.answers, self.received = answers, list[tuple[dict[str, str], bytes]]()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                server.received.append((dict(self.headers), body))
-                self.send_response(server.answers.pop(0) if len(server.answers) > 1
-                                   else server.answers[0])  # fmt: skip
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = self
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/repolens"
-
-
-def notified_run(client: TestClient, repo: Repo, receiver: Receiver) -> int:
-    body = {"name": "n", "repository_url": str(repo.path), "notify_url": receiver.url}
+def notified_run(client: TestClient, repo: Repo, receiver: Recorder) -> int:
+    url = f"{receiver.url}/hooks/repolens"
+    body = {"name": "n", "repository_url": str(repo.path), "notify_url": url}
     project = client.post(f"{API}/projects", json=body).json()
-    assert project["notify_url"] == receiver.url
+    assert project["notify_url"] == url
     run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
     assert wait_until_done(client, run["id"])["status"] == "completed"
     return int(run["id"])
@@ -316,7 +288,7 @@ def test_a_finished_run_is_told_to_the_notify_url_signed_and_retried_when_it_fai
 ) -> None:
     repo = make_repo()
     repo.commit({"app.py": "import os\n"})
-    receiver = Receiver([503, 204])
+    receiver = Recorder([503, 204])
     try:
         run_id = notified_run(client, repo, receiver)
         deadline = time.monotonic() + 30
@@ -325,7 +297,7 @@ def test_a_finished_run_is_told_to_the_notify_url_signed_and_retried_when_it_fai
             time.sleep(0.05)
     finally:
         receiver.shutdown()
-    (first_headers, first), (headers, body) = receiver.received
+    (first_headers, first), (headers, body) = ((r.headers, r.body) for r in receiver.received)
     assert first == body and first_headers["webhook-id"] == headers["webhook-id"]
     # Checked by the Standard Webhooks reference library, not by our own code.
     standardwebhooks.Webhook(SECRET).verify(body, {name.lower(): value
@@ -342,7 +314,7 @@ def test_a_notify_url_that_refuses_is_not_asked_again_and_a_bad_one_is_a_422(
 ) -> None:
     repo = make_repo()
     repo.commit({"app.py": "import os\n"})
-    receiver = Receiver([410])
+    receiver = Recorder([410])
     try:
         notified_run(client, repo, receiver)
         deadline = time.monotonic() + 30

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from repolens.errors import Refused
 from repolens.security.outbound import OutboundPolicy
+from tests.recorder import Recorder
 from tests.security.conftest import API
 
 PRIVATE = ["http://127.0.0.1/", "http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/",
@@ -62,31 +61,9 @@ def test_allowed_networks_open_exactly_what_they_list() -> None:
         policy.check_url("http://10.2.0.1/hook")
 
 
-class Receiver(ThreadingHTTPServer):
-    def __init__(self, status: int = 204, location: str = "") -> None:
-        self.requests: list[dict[str, str]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                server.requests.append({"path": self.path, **dict(self.headers)})
-                self.send_response(status)
-                if location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = self
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver(status=302, location="http://169.254.169.254/latest/meta-data/")
+def receiver() -> Iterator[Recorder]:
+    server = Recorder([302], {"Location": "http://169.254.169.254/latest/meta-data/"})
     yield server
     server.shutdown()
 
@@ -118,7 +95,7 @@ def test_a_name_that_resolves_to_a_private_address_at_send_time_is_refused(
 
 
 def test_the_request_goes_to_the_address_that_was_checked_not_to_a_second_lookup(
-    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+    monkeypatch: pytest.MonkeyPatch, receiver: Recorder
 ) -> None:
     import ipaddress
 
@@ -130,5 +107,5 @@ def test_the_request_goes_to_the_address_that_was_checked_not_to_a_second_lookup
     answer = policy.post(f"http://hooks.example.com:{port}/x", content=b"{}", headers={},
                          timeout=5)  # fmt: skip
     assert answer.status_code == 302  # and not followed to the metadata address
-    assert len(receiver.requests) == 1
-    assert receiver.requests[0]["Host"] == f"hooks.example.com:{port}"
+    assert len(receiver.received) == 1
+    assert receiver.received[0].headers["Host"] == f"hooks.example.com:{port}"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ from repolens.errors import FetchError, Refused
 from repolens.git.mirror import Mirror
 from repolens.security import repositories
 from repolens.security.repositories import RepositoryPolicy
+from tests.integration.test_api import wait_until_done
+from tests.recorder import Recorder
 from tests.security.conftest import API
 
 SERVER_FILES = ["/etc", "/etc/passwd", "file:///etc", "FILE:///etc", "file://localhost/etc",
@@ -65,36 +65,16 @@ def test_a_host_allow_list_keeps_other_hosts_out() -> None:
             policy.admit(other)
 
 
-class GitServer(ThreadingHTTPServer):
-    """A forge's HTTP side that only records what git asks for, and refuses."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str | None]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.seen.append((self.path, self.headers.get("Authorization")))
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = self
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def forge() -> Iterator[GitServer]:
-    server = GitServer()
+def forge() -> Iterator[Recorder]:
+    """A forge's HTTP side that records what git asks for, and refuses."""
+    server = Recorder([404])
     yield server
     server.shutdown()
 
 
 def test_credentials_are_taken_out_sealed_and_never_shown(
-    make_client: Callable[..., TestClient], tmp_path: Path, forge: GitServer
+    make_client: Callable[..., TestClient], tmp_path: Path, forge: Recorder
 ) -> None:
     port = forge.server_address[1]
     url = f"http://deploy:hunter2-secret@127.0.0.1:{port}/team/app.git"
@@ -112,10 +92,11 @@ def test_credentials_are_taken_out_sealed_and_never_shown(
 
     # The run hands them to git for this one fetch, as a header to that origin only.
     run = client.post(f"{API}/projects/{created['id']}/refresh", json={}).json()
-    failed = _wait(client, run["id"])
+    failed = wait_until_done(client, run["id"])
     assert failed["status"] == "failed" and "hunter2" not in failed["error"]
     expected = "Basic " + base64.b64encode(b"deploy:hunter2-secret").decode()
-    assert ("/team/app.git/info/refs?service=git-upload-pack", expected) in forge.seen
+    asked = [(r.path, r.headers.get("Authorization")) for r in forge.received]
+    assert ("/team/app.git/info/refs?service=git-upload-pack", expected) in asked
     assert not any("hunter2" in str(path) for path in (tmp_path / "cache").rglob("*"))
 
 
@@ -138,18 +119,6 @@ def test_a_refused_fetch_does_not_name_server_paths(tmp_path: Path) -> None:
     with pytest.raises(FetchError) as raised:
         Mirror(tmp_path / "mirrors").sync("https://127.0.0.1:1/none.git")
     assert str(tmp_path) not in str(raised.value)
-
-
-def _wait(client: TestClient, run_id: int) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + 60
-    while True:
-        run: dict[str, Any] = client.get(f"{API}/runs/{run_id}").json()
-        if run["status"] in ("completed", "failed", "cancelled"):
-            return run
-        assert time.monotonic() < deadline, run
-        time.sleep(0.05)
 
 
 def test_the_command_line_refuses_a_server_path_with_the_apis_words(
