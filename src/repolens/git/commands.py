@@ -45,8 +45,10 @@ def git(
         raise GitError(f"git {args[0]} timed out after {timeout:.0f}s") from exc
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", errors="replace").strip()
-        lines = [line for line in message.splitlines() if line.strip()]
-        raise GitError(lines[-1] if lines else f"git {args[0]} failed")
+        lines = [line.strip() for line in message.splitlines() if line.strip()]
+        # git says what went wrong on its fatal:/error: line; what follows is advice.
+        said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        raise GitError((said or lines or [f"git {args[0]} failed"])[0])
     return done.stdout.decode("utf-8", errors="surrogateescape")
 
 

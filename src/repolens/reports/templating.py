@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -21,6 +22,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["cell"] = markdown_cell
+    env.filters["code"] = markdown_code
     return env
 
 
@@ -30,6 +32,16 @@ def markdown_cell(value: object) -> str:
     for char in "\\|*_`<>[]":
         text = text.replace(char, "\\" + char)
     return text
+
+
+def markdown_code(value: object) -> str:
+    """VALUE as a code span that is safe inside a Markdown table cell: shown as
+    it is (no backslashes), fenced by more backticks than it holds."""
+    text = " ".join(str(value if value is not None else "").split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
 
 
 def render(template: str, report: Report) -> str:

@@ -57,7 +57,8 @@ class SecretsAnalyzer:
             analyzer=self.name,
             rule_id=kind.lower().replace(" ", "-"),
             title=f"{kind} committed to the repository",
-            message=f"A value that looks like a {kind.lower()} is stored in the source; "
+            message=f"A value that looks like {_article(kind)} {kind.lower()} is stored in the "
+            "source; "
             "rotate it and load it from the environment or a secret store.",
             category=Category.SECRETS,
             severity=Severity.HIGH,
@@ -69,3 +70,7 @@ class SecretsAnalyzer:
             snippet=str(item["snippet"]),
             cwe=798,
         )
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
