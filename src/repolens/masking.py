@@ -1,9 +1,11 @@
-"""How a secret is shown: enough to recognise it, never enough to use it.
+"""How a secret is shown: not at all. One fixed mask stands for every value, so
+neither a prefix, an end nor the length of a secret leaves the scan; the
+finding's kind and place say which secret it is.
 
 Dependency-free, because the secrets engine's child process imports it."""
 
+MASK = "********"
+
 
 def mask(value: str) -> str:
-    if len(value) <= 8:
-        return "*" * len(value)
-    return f"{value[:2]}{'*' * min(len(value) - 4, 16)}{value[-2:]}"
+    return MASK

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from repolens import __version__, fingerprints, inventory, scoring, secrecy
-from repolens.analyzers.base import Analyzer, Snapshot
+from repolens.analyzers.base import Analyzer, Snapshot, SourceFile
 from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
@@ -21,7 +22,7 @@ from repolens.errors import InputError
 from repolens.git.checkout import open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
-from repolens.reports.model import InventoryReport, Report, StepReport, Target
+from repolens.reports.model import Coverage, InventoryReport, Report, StepReport, Target
 from repolens.settings import Settings, child_environment
 
 ArtifactT = TypeVar("ArtifactT", bound=BaseModel)
@@ -51,6 +52,7 @@ class ScanRequest:
     since: str | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     credentials: Credentials | None = field(default=None, repr=False)
+    output: Path | None = None  # where the reports go: never scanned, if it is inside
 
 
 def result_cache(settings: Settings) -> ResultCache:
@@ -81,7 +83,8 @@ def run(
     with open_checkout(request.location, request.ref, settings, request.credentials) as co:
         only = co.changed_since(request.since) if request.since else None
         observer.stage("inventory")
-        found = inventory.take(co.root, co.paths, settings.max_file_bytes, co.skipped)
+        skipped = {**co.skipped, **_ours(co.root, co.paths, request.output)}
+        found = inventory.take(co.root, co.paths, settings.max_file_bytes, skipped)
         snapshot = Snapshot(co.root, tuple(found.files), co.commit)
         observer.stage("analyze")
         runner = Runner(
@@ -97,7 +100,27 @@ def run(
         secrets = secrecy.secret_values([f for s in steps for f in s.findings], snapshot)
         for step in steps:
             step.findings = secrecy.redact(step.findings, secrets)
-        return _report(request, co.label, co.commit, co.warnings, found, steps, started)
+        looked_at = [f for f in found.files if only is None or f.path in only]
+        coverage = _coverage(request, looked_at, steps)
+        return _report(request, co.label, co.commit, co.warnings, found, steps, started, coverage)
+
+
+OUTPUT = "repolens-report"  # the command line's default output folder
+
+
+def _ours(root: Path, paths: list[str], output: Path | None) -> dict[str, str]:
+    """The paths that are repolens's own reports: the default output folder at
+    the top, and OUTPUT when it lies inside ROOT. A scan never reads its own
+    earlier reports as the project's files."""
+    prefixes, names = [OUTPUT + "/"], set()
+    if output is not None and output.resolve().is_relative_to(root.resolve()):
+        inside = output.resolve().relative_to(root.resolve()).as_posix()
+        if inside == ".":
+            names = {f"report.{name}" for name in ("json", "md", "sarif", "html", "pdf")}
+        else:
+            prefixes.append(inside + "/")
+    return {path: "repolens output" for path in paths
+            if path.startswith(tuple(prefixes)) or path in names}  # fmt: skip
 
 
 def options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
@@ -110,6 +133,13 @@ def options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
         raise InputError(f"bad options for analyzer {analyzer.name}: {problems}") from None
 
 
+def _coverage(request: ScanRequest, files: list[SourceFile], steps: list[Step]) -> Coverage:
+    reasons = [f"only files changed since {request.since}"] if request.since else []
+    reasons += [f"analyzer {s.analyzer} failed" for s in steps if s.status == "failed"]
+    return Coverage(partial=bool(reasons), reasons=reasons, files=len(files),
+                    lines=sum(f.lines for f in files))  # fmt: skip
+
+
 def _report(
     request: ScanRequest,
     label: str,
@@ -118,6 +148,7 @@ def _report(
     found: inventory.Inventory,
     steps: list[Step],
     started: datetime,
+    coverage: Coverage,
 ) -> Report:
     findings = fingerprints.assign([f for step in steps for f in step.findings])
     finished = datetime.now(UTC)
@@ -136,7 +167,8 @@ def _report(
         ),
         steps=[_step_report(step) for step in steps],
         findings=findings,
-        score=scoring.score(findings, found.total_lines),
+        score=scoring.score(findings, coverage.lines),
+        coverage=coverage,
         plan=_artifact(steps, PlanProgress),
         skills=_artifact(steps, SkillSet),
         warnings=capped(warnings + failed),

@@ -474,3 +474,18 @@ def test_heartbeats_that_change_nothing_publish_no_progress_events(
     said = [(e.type, e.data.get("percent")) for e in hub.history(f"run:{run_id}").events]
     assert said == [("run.progress", 0), ("run.step", None), ("run.progress", 25),
                     ("run.progress", 50)]  # fmt: skip
+
+
+def test_progress_reported_right_after_a_heartbeat_still_reaches_the_run(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    run_id = new_run(sessions, str(tmp_path))
+    observer = pipeline.RunObserver(sessions, run_id, interval=3600)  # one write an hour
+    observer.stage("analyze")
+    seen = []
+    for done in range(1, 5):
+        observer.progress(done, 4, f"batch {done}")  # swallowed by the interval...
+        observer.stage("analyze")  # ...until the next write, which carries it
+        with sessions() as session:
+            seen.append(runs.get(session, run_id).progress)
+    assert seen == [25, 50, 75, 99]

@@ -15,12 +15,14 @@ from tests.integration.conftest import Result
 
 SECRET = "AKIAZ7QW3RTY5UIO9PLK"
 PASSWORD = "hunter2-correct-horse-battery"
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
 VULNERABLE = f'''import os, subprocess
 import yaml
 
 AWS_ACCESS_KEY_ID = "{SECRET}"
 password = "{PASSWORD}"
+HEADERS = {{"Authorization": "token {GITHUB_TOKEN}"}}
 
 
 def run(command):
@@ -61,6 +63,8 @@ def test_a_full_scan_finds_what_each_engine_finds_and_gates_on_severity(
 
     assert result.code == 1, result.stderr
     assert "Traceback" not in result.stderr
+    assert "findings at high or above (--fail-on high):" in result.stderr
+    assert "app/vulnerable.py:" in result.stderr and "bandit/B602" in result.stderr
     report = result.report(out)
     assert [s["status"] for s in report["steps"]] == ["completed"] * 7
     rules = {(f["analyzer"], f["rule_id"]) for f in report["findings"]}
@@ -102,7 +106,9 @@ def test_secrets_are_masked_in_every_report(
         text = report.read_text()
         assert SECRET not in text, report.name
         assert PASSWORD not in text, report.name
-    assert "AK****************LK" in (out / "report.json").read_text()
+        assert GITHUB_TOKEN[4:] not in text, report.name
+    assert "********" in (out / "report.json").read_text()
+    assert GITHUB_TOKEN[4:] not in (out / "report.json").read_text()
 
 
 def test_the_sarif_report_is_valid_sarif_2_1_0(
@@ -291,6 +297,12 @@ def test_a_rescan_after_one_change_reanalyses_one_file_and_since_limits_the_scan
     since = scan(repolens, repo.path, out, "--analyzers", "ruff", "--since", base).report(out)
     assert [f["path"] for f in since["findings"]] == ["m3.py"]
     assert since["target"]["since"] == base
+    # Scored over the one file it looked at, not the six it did not, and said so.
+    assert since["coverage"] == {"partial": True, "reasons": [f"only files changed since {base}"],
+                                 "files": 1, "lines": 2}  # fmt: skip
+    assert (since["score"]["kloc"], warm["score"]["kloc"]) == (0.002, 0.012)
+    assert "Partial scan" in (out / "report.md").read_text()
+    assert warm["coverage"]["partial"] is False
 
 
 def test_progress_is_printed_as_plain_lines_when_not_on_a_terminal(
@@ -333,3 +345,26 @@ def test_a_bad_setting_is_one_clear_line_naming_the_variable_and_exit_2(
     assert result.code == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("error: bad configuration: ") and message in line
+
+
+def test_scanning_the_same_commit_again_does_not_scan_its_own_reports(
+    repolens: Callable[..., Result], project: Repo
+) -> None:
+    counts = []
+    for out in ("repolens-report", "repolens-report", "build/reports", "build/reports"):
+        result = repolens("scan", ".", "--out", out, "--analyzers", "secrets,ruff",
+                          cwd=project.path)  # fmt: skip
+        assert result.code == 0, result.stderr
+        report = result.report(project.path / out)
+        counts.append((len(report["findings"]), report["inventory"]["files"]))
+    assert len(set(counts)) == 1, counts
+
+
+def test_a_file_an_engine_cannot_read_is_said_on_the_terminal(
+    repolens: Callable[..., Result], make_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = make_repo()
+    repo.commit({"old.py": 'print "python 2"\n', "new.py": "x = 1\n"})
+    result = scan(repolens, repo.path, tmp_path / "out", "--analyzers", "bandit")
+    assert result.code == 0, result.stderr
+    assert "bandit: bandit could not analyse old.py" in result.stdout

@@ -3,13 +3,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from repolens.analyzers.base import Category, Finding, Severity, Snapshot
+from repolens.analyzers.builtin.secrets_engine import whole
 from repolens.masking import mask
 from repolens.secrecy import redact, secret_values
 
 
-def test_a_mask_keeps_only_the_ends_of_a_long_secret() -> None:
-    assert mask("AKIAZ7QW3RTY5UIO9PLK") == "AK****************LK"
-    assert mask("short") == "*****"
+def test_a_mask_keeps_nothing_of_a_secret_not_even_its_length() -> None:
+    assert mask("AKIAZ7QW3RTY5UIO9PLK") == mask("short") == "********"
+
+
+def test_a_secret_reported_by_its_prefix_is_grown_to_the_whole_token() -> None:
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    line = f'    headers = {{"Authorization": "token {token}"}}'
+    assert whole(line, "ghp") == (token, line.index(token))
+    assert whole('password = "hunter2"', "hunter2") == ("hunter2", 12)
 
 
 def test_secret_values_are_read_back_from_the_positions_the_engine_reported(

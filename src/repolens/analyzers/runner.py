@@ -98,6 +98,10 @@ class Runner:
         only_paths: set[str] | None,
         step: Step,
     ) -> list[_Job]:
+        configure = getattr(analyzer, "configure", None)
+        if configure is not None:  # the project's own configuration of the engine
+            options, said = configure(snapshot, options)
+            step.warnings += said
         if analyzer.scope == "repository":
             return [_Job(analyzer, options, snapshot.files, 1)]
         files = [f for f in snapshot.files if analyzer.applies_to(f)]

@@ -90,6 +90,7 @@ def scan_command(
             ref=arguments.revision(ref) if ref is not None else None,
             analyzers=_names(analyzers),
             since=arguments.revision(since, "since") if since is not None else None,
+            output=out,
         )
         Scratch(settings.checkouts_dir).sweep()  # what a killed scan left behind
         with progress.observer_for(errors, quiet) as observer:
@@ -99,7 +100,9 @@ def scan_command(
         errors.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(2) from None
     summary.show(console, report, written)
-    if threshold is not None and report.at_or_above(threshold):
+    failing = report.at_or_above(threshold) if threshold is not None else []
+    if failing and threshold is not None:
+        summary.gate(errors, failing, threshold.value)
         raise typer.Exit(1)
 
 

@@ -36,7 +36,8 @@ DELETED = "deleted"  # what a run deleted with its project while running ends as
 @dataclass
 class RunObserver:
     """Writes progress and the heartbeat to the run row, at most every `interval`
-    seconds, and reads back whether someone asked to cancel."""
+    seconds, and reads back whether someone asked to cancel. Every write carries
+    the latest progress: a heartbeat a moment before must not swallow it."""
 
     sessions: sessionmaker[Session]
     run_id: int
@@ -47,22 +48,25 @@ class RunObserver:
     _last: float = field(default=0.0)
     _stage: str = "queued"
     _counts: tuple[int, int, str] = (0, 0, "")
+    _percent: int | None = None  # the latest, never going back
     _said: tuple[object, ...] = ()  # the last progress published
 
     def stage(self, name: str) -> None:
         self._stage = name
-        self._write(None, force=True)
+        self._write(force=True)
         self.feed.step(self.run_id, self.project_id, name)
 
     def progress(self, done: int, total: int, message: str) -> None:
         self._counts = (done, total, message)
-        self._write(min(99, 100 * done // max(total, 1)))
+        # The total grows as analyzers are planned; what is shown never goes back.
+        self._percent = max(self._percent or 0, min(99, 100 * done // max(total, 1)))
+        self._write()
 
     def should_abort(self) -> bool:
-        self._write(None)
+        self._write()
         return self.cancelled
 
-    def _write(self, percent: int | None, force: bool = False) -> None:
+    def _write(self, force: bool = False) -> None:
         moment = time.monotonic()
         if not force and moment - self._last < self.interval:
             return
@@ -74,8 +78,8 @@ class RunObserver:
                 return
             run.heartbeat_at = now()
             run.current_step = self._stage
-            if percent is not None:
-                run.progress = percent
+            if self._percent is not None:
+                run.progress = self._percent
             self.cancelled = run.cancel_requested
             percent = run.progress
         done, total, message = self._counts

@@ -40,6 +40,17 @@ class InventoryReport(BaseModel):
     skipped: dict[str, int]
 
 
+class Coverage(BaseModel):
+    """What the scan looked at. A partial scan (only files changed since a ref,
+    or an analyzer that failed) says why, and its score is over the lines it
+    looked at only."""
+
+    partial: bool = False
+    reasons: list[str] = []
+    files: int  # files the analyzers were given
+    lines: int  # the lines the score is measured against
+
+
 class Report(BaseModel):
     schema_version: Literal[1] = 1
     tool: str = "repolens"
@@ -55,6 +66,7 @@ class Report(BaseModel):
     plan: PlanProgress | None = None
     skills: SkillSet | None = None
     warnings: list[str] = []
+    coverage: Coverage | None = None
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)

@@ -63,6 +63,11 @@ def document(report: Report) -> dict[str, Any]:
                     {"level": "error", "message": {"text": f"{s.analyzer}: {s.error}"}}
                     for s in report.steps
                     if s.status == "failed"
+                ]
+                + [
+                    {"level": "warning", "message": {"text": f"partial scan: {reason}"}}
+                    for reason in (report.coverage.reasons if report.coverage else [])
+                    if not reason.startswith("analyzer ")
                 ],
             }
         ],

@@ -1,12 +1,22 @@
-"""Quality and bug findings from ruff, with its fixes kept as unified diffs."""
+"""Quality and bug findings from ruff, with its fixes kept as unified diffs.
+
+The project's own ruff configuration comes first (`.ruff.toml`, `ruff.toml`,
+or `[tool.ruff]` in `pyproject.toml` at the top): its rules, target version and
+exclusions, as the project's CI sees them. Without one, repolens's rule set
+runs, aimed at the Python the project says it supports (`requires-python`)."""
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from repolens import documents
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -25,6 +35,13 @@ class RuffOptions(BaseModel):
     # Security rules are bandit's job; ruff keeps to bugs and quality.
     select: list[RuleCode] = ["E4", "E7", "E9", "F", "B", "UP", "SIM", "PLE"]
     ignore: list[RuleCode] = []
+    # Read from the repository by `configure`, whatever was given.
+    config: str | None = None  # the project's ruff configuration file
+    config_sha256: str | None = None  # of it and what it extends: part of the cache key
+    target_version: Annotated[str | None, Field(pattern=r"^py3[0-9]{1,2}$")] = None
+
+
+CONFIGS = (".ruff.toml", "ruff.toml", "pyproject.toml")  # ruff's own order
 
 
 # Longest prefix wins.
@@ -69,15 +86,35 @@ class RuffAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"
 
+    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+        """OPTIONS with the project's configuration found in SNAPSHOT."""
+        warnings: list[str] = []
+        for name in CONFIGS:
+            data = _toml(snapshot.root, name, warnings)
+            if data is None:
+                continue
+            if name != "pyproject.toml" or isinstance(data.get("tool", {}).get("ruff"), dict):
+                chain = _chain(snapshot.root, name, data, warnings)
+                if chain is None:
+                    break  # unusable: repolens's defaults, said in a warning
+                return options.model_copy(update={"config": name, "config_sha256": chain}), []
+            target = _target(data.get("project", {}).get("requires-python"))
+            return options.model_copy(update={"target_version": target}), warnings
+        return options, warnings
+
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
         options = context.options
         assert isinstance(options, RuffOptions)
-        argv = [
-            tool.executable("ruff"), "check", "--isolated", "--no-cache", "--exit-zero",
-            "--output-format=json", "--select", ",".join(options.select),
-        ]  # fmt: skip
-        if options.ignore:
-            argv += ["--ignore", ",".join(options.ignore)]
+        argv = [tool.executable("ruff"), "check", "--no-cache", "--exit-zero",
+                "--output-format=json"]  # fmt: skip
+        if options.config:
+            argv += ["--config", str(snapshot.root / options.config), "--force-exclude"]
+        else:
+            argv += ["--isolated", "--select", ",".join(options.select)]
+            if options.ignore:
+                argv += ["--ignore", ",".join(options.ignore)]
+            if options.target_version:
+                argv += ["--target-version", options.target_version]
         report = tool.run_json(
             [*argv, "--", *snapshot.arguments()],
             cwd=snapshot.root,
@@ -109,6 +146,47 @@ class RuffAnalyzer:
             fix=unified_diff(snapshot, path, fix.get("edits") or []),
             links=(item["url"],) if item.get("url") else (),
         )
+
+
+def _toml(root: Path, name: str, warnings: list[str]) -> dict[str, Any] | None:
+    path = root / name
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        return documents.toml(path.read_text(encoding="utf-8", errors="replace"), 256_000)
+    except documents.Unreadable as exc:
+        warnings.append(f"ruff: {name} is not used: {exc}")
+        return None
+
+
+def _chain(root: Path, name: str, data: dict[str, Any], warnings: list[str]) -> str | None:
+    """A digest of the configuration NAME and the files it extends, all of which
+    must be files of the repository; None (with a warning) when one is not."""
+    digest = hashlib.sha256()
+    for _ in range(5):
+        digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+        section = data.get("tool", {}).get("ruff", {}) if name.endswith("pyproject.toml") else data
+        extended = section.get("extend") if isinstance(section, dict) else None
+        if not extended:
+            return digest.hexdigest()[:16]
+        target = (root / name).parent / str(extended)
+        if not target.resolve().is_relative_to(root.resolve()) or target.is_symlink():
+            warnings.append(f"ruff: {name} extends a file outside the repository; "
+                            "repolens's rules are used instead")  # fmt: skip
+            return None
+        name = target.resolve().relative_to(root.resolve()).as_posix()
+        found = _toml(root, name, warnings)
+        if found is None:
+            return None
+        data = found
+    warnings.append("ruff: the configuration extends too deep; repolens's rules are used")
+    return None
+
+
+def _target(requires: Any) -> str | None:
+    """The oldest Python a `requires-python` admits, as ruff names it."""
+    match = re.search(r">=?\s*3\.(\d{1,2})", requires) if isinstance(requires, str) else None
+    return f"py3{match.group(1)}" if match else None
 
 
 def unified_diff(snapshot: Snapshot, path: str, edits: list[dict[str, Any]]) -> str:

@@ -97,9 +97,8 @@ def record(path: str, secret: Any) -> dict[str, Any]:
     """What leaves the child: where the secret is and a masked line, never the value."""
     with open(path, encoding="utf-8", errors="replace") as handle:
         lines = handle.read().splitlines()
-    value = secret.secret_value or ""
     line = lines[secret.line_number - 1] if secret.line_number <= len(lines) else ""
-    start = line.find(value) if value else -1
+    value, start = whole(line, secret.secret_value or "")
     return {
         "type": secret.type,
         "path": path,
@@ -108,6 +107,23 @@ def record(path: str, secret: Any) -> dict[str, Any]:
         "end_column": start + 1 + len(value) if start >= 0 else 0,
         "snippet": (line.replace(value, mask(value)) if value else "").strip()[:300],
     }
+
+
+_LEFT, _RIGHT = re.compile(r"[A-Za-z0-9_\-+/.~]*$"), re.compile(r"^[A-Za-z0-9_\-+/.~=]*")
+
+
+def whole(line: str, value: str) -> tuple[str, int]:
+    """VALUE grown to the whole token it is part of in LINE, and where it starts
+    (-1 when it is not there): a plugin may report only part of a secret, as
+    the GitHub token plugin reports its `ghp` prefix."""
+    start = line.find(value) if value else -1
+    if start < 0:
+        return value, -1
+    left = _LEFT.search(line[:start])
+    right = _RIGHT.match(line[start + len(value) :])
+    begin = start - len(left.group()) if left else start
+    end = start + len(value) + (len(right.group()) if right else 0)
+    return line[begin:end], begin
 
 
 def main(paths: list[str]) -> None:
