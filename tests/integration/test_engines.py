@@ -86,13 +86,13 @@ def test_semgrep_runs_bundled_rules_per_language_and_honours_nosemgrep(tmp_path:
     }
 
 
-def test_semgrep_takes_extra_local_rule_files(tmp_path: Path) -> None:
+def test_semgrep_takes_extra_rule_files_of_the_repository(tmp_path: Path) -> None:
     rules = tmp_path / "house.yml"
     rules.write_text(
         "rules:\n  - id: no-print\n    languages: [python]\n    severity: INFO\n"
         "    message: use logging\n    pattern: print(...)\n"
     )
-    outcome = semgrep_on(tmp_path, {"app.py": "print('hi')\n"}, rules=[str(rules)])
+    outcome = semgrep_on(tmp_path, {"app.py": "print('hi')\n"}, rules=["house.yml"])
     assert [(f.rule_id, f.severity.value) for f in outcome.findings] == [("no-print", "low")]
 
 
