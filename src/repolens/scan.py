@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from repolens import __version__, fingerprints, inventory, scoring, secrecy
+from repolens import __version__, fingerprints, inventory, merging, scoring, secrecy
 from repolens.analyzers.base import Analyzer, Snapshot, SourceFile
 from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
@@ -150,7 +150,8 @@ def _report(
     started: datetime,
     coverage: Coverage,
 ) -> Report:
-    findings = fingerprints.assign([f for step in steps for f in step.findings])
+    merged, merged_away = merging.merge([f for step in steps for f in step.findings])
+    findings = fingerprints.assign(merged)
     finished = datetime.now(UTC)
     failed = [f"analyzer {s.analyzer} failed: {s.error}" for s in steps if s.status == "failed"]
     return Report(
@@ -169,6 +170,7 @@ def _report(
         findings=findings,
         score=scoring.score(findings, coverage.lines),
         coverage=coverage,
+        merged=merged_away,
         plan=_artifact(steps, PlanProgress),
         skills=_artifact(steps, SkillSet),
         warnings=capped(warnings + failed),

@@ -72,6 +72,7 @@ class Finding:
     links: tuple[str, ...] = ()
     analyzer_version: str = ""
     fingerprint: str = ""
+    evidence: tuple[str, ...] = ()  # engine/rule ids that reported this one problem
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}
@@ -85,6 +86,7 @@ class Finding:
                 "severity": Severity(data["severity"]),
                 "confidence": Confidence(data["confidence"]),
                 "links": tuple(data.get("links", ())),
+                "evidence": tuple(data.get("evidence", ())),
             }
         )
 

@@ -172,6 +172,7 @@ class FindingOut(BaseModel):
     fix: str
     cwe: int | None
     links: list[Any]
+    evidence: list[str]
     state: str
     triage: str
 

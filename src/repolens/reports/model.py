@@ -67,6 +67,7 @@ class Report(BaseModel):
     skills: SkillSet | None = None
     warnings: list[str] = []
     coverage: Coverage | None = None
+    merged: int = 0  # findings of one engine folded into another's about the same problem
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)

@@ -126,4 +126,6 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
     }
     if finding.fix:
         result["properties"]["fix"] = finding.fix
+    if finding.evidence:
+        result["properties"]["evidence"] = list(finding.evidence)
     return result

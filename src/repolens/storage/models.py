@@ -170,6 +170,7 @@ class Finding(Base):
     fix: Mapped[str] = mapped_column(Text, default="")
     cwe: Mapped[int | None]
     links: Mapped[list[Any]] = mapped_column(default=list)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)  # every engine's rule
     state: Mapped[str] = mapped_column(String(16), default="new")  # new, existing, fixed
     triage: Mapped[str] = mapped_column(String(16), default="open")
 

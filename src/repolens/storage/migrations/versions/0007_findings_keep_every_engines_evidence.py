@@ -1,0 +1,26 @@
+"""findings keep every engine's rule as evidence
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-30 21:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("findings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("evidence", sa.JSON(), nullable=False, server_default="[]"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("findings", schema=None) as batch_op:
+        batch_op.drop_column("evidence")
