@@ -12,12 +12,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from repolens import documents
+from repolens.roles import Role
 
 NAMES = (".repolens.yml", ".repolens.yaml")
 MAX_BYTES = 64_000
@@ -43,8 +45,14 @@ class PlanConfig(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
+Patterns = Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],
+                    Field(max_length=200)]  # fmt: skip
+
+
 class RepositoryConfig(BaseModel):
     plan: PlanConfig = PlanConfig()
+    exclude: Patterns = []  # gitignore-style patterns of files never analysed
+    roles: dict[Role, Patterns] = {}  # e.g. {fixture: ["data/**"]}: overrides the usual places
 
 
 def read(text: str, source: str = NAMES[0]) -> tuple[RepositoryConfig, list[str]]:
@@ -60,15 +68,21 @@ def read(text: str, source: str = NAMES[0]) -> tuple[RepositoryConfig, list[str]
     warnings = [f"{source}: unknown key {str(key)[:100]!r} is ignored"
                 for key in data if key not in RepositoryConfig.model_fields]  # fmt: skip
     parts: dict[str, Any] = {}
-    for name, field in RepositoryConfig.model_fields.items():
+    for name in RepositoryConfig.model_fields:
         if name not in data:
             continue
         given = {"paths": data[name]} if name == "plan" and not isinstance(data[name], dict) \
             else data[name]  # fmt: skip
         try:
-            parts[name] = field.annotation.model_validate(given)  # type: ignore[union-attr]
+            parts[name] = _ADAPTERS[name].validate_python(given)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in error['loc']) or name}: "
                                  f"{error['msg']}" for error in exc.errors()[:5])  # fmt: skip
             warnings.append(f"{source}: {name} is ignored ({problems})")
     return RepositoryConfig(**parts), warnings
+
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(field.annotation or Any)
+    for name, field in RepositoryConfig.model_fields.items()
+}

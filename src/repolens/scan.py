@@ -4,16 +4,25 @@ score, report. The CLI calls it directly; a background job will call the same.""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import pathspec
 from pydantic import BaseModel, ValidationError
 
-from repolens import __version__, fingerprints, inventory, merging, scoring, secrecy
-from repolens.analyzers.base import Analyzer, Snapshot, SourceFile
+from repolens import __version__, config, fingerprints, inventory, merging, scoring, secrecy
+from repolens.analyzers.base import (
+    Analyzer,
+    Category,
+    Confidence,
+    Finding,
+    Snapshot,
+    SourceFile,
+)
 from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
@@ -23,6 +32,7 @@ from repolens.git.checkout import open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
 from repolens.reports.model import Coverage, InventoryReport, Report, StepReport, Target
+from repolens.roles import Role, Roles
 from repolens.settings import Settings, child_environment
 
 ArtifactT = TypeVar("ArtifactT", bound=BaseModel)
@@ -83,8 +93,11 @@ def run(
     with open_checkout(request.location, request.ref, settings, request.credentials) as co:
         only = co.changed_since(request.since) if request.since else None
         observer.stage("inventory")
-        skipped = {**co.skipped, **_ours(co.root, co.paths, request.output)}
-        found = inventory.take(co.root, co.paths, settings.max_file_bytes, skipped)
+        own, warnings = _own_configuration(co.root)
+        roles = Roles.of(own.roles, _small_text(co.root / ".gitattributes"))
+        skipped = {**co.skipped, **_ours(co.root, co.paths, request.output),
+                   **_excluded(co.paths, own.exclude)}  # fmt: skip
+        found = _placed(inventory.take(co.root, co.paths, settings.max_file_bytes, skipped), roles)
         snapshot = Snapshot(co.root, tuple(found.files), co.commit)
         observer.stage("analyze")
         runner = Runner(
@@ -100,12 +113,65 @@ def run(
         secrets = secrecy.secret_values([f for s in steps for f in s.findings], snapshot)
         for step in steps:
             step.findings = secrecy.redact(step.findings, secrets)
-        looked_at = [f for f in found.files if only is None or f.path in only]
+        looked_at = [f for f in found.files if (only is None or f.path in only)
+                     and f.role == Role.SOURCE]  # fmt: skip
         coverage = _coverage(request, looked_at, steps)
-        return _report(request, co.label, co.commit, co.warnings, found, steps, started, coverage)
+        return _report(request, co.label, co.commit, co.warnings + warnings, found, steps,
+                       started, coverage)  # fmt: skip
 
 
 OUTPUT = "repolens-report"  # the command line's default output folder
+MAX_ATTRIBUTES_BYTES = 256_000
+
+
+def _own_configuration(root: Path) -> tuple[config.RepositoryConfig, list[str]]:
+    """The repository's `.repolens.yml`, read within bounds; warnings for what is wrong."""
+    for name in config.NAMES:
+        text = _small_text(root / name, config.MAX_BYTES)
+        if text:
+            return config.read(text, name)
+    return config.RepositoryConfig(), []
+
+
+def _small_text(path: Path, limit: int = MAX_ATTRIBUTES_BYTES) -> str:
+    """PATH's text if it is a regular file of at most LIMIT bytes, else nothing."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
+        return ""
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _excluded(paths: list[str], patterns: list[str]) -> dict[str, str]:
+    if not patterns:
+        return {}
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    return {path: "excluded by .repolens.yml" for path in paths if spec.match_file(path)}
+
+
+def _placed(found: inventory.Inventory, roles: Roles) -> inventory.Inventory:
+    """FOUND with each file's role; generated and vendored files are left out."""
+    placed = inventory.Inventory(skipped=list(found.skipped))
+    for file in found.files:
+        role = roles.of_path(file.path)
+        if role in (Role.GENERATED, Role.VENDORED):
+            placed.skipped.append(inventory.Skipped(file.path, role.value))
+        else:
+            placed.files.append(replace(file, role=role.value))
+    return placed
+
+
+def _roled(findings: list[Finding], role_of: dict[str, str]) -> list[Finding]:
+    """FINDINGS marked with their file's role. A secret outside production code
+    is less certain: test data is mostly made up."""
+    marked = []
+    for finding in findings:
+        role = role_of.get(finding.path, Role.SOURCE.value)
+        doubtful = finding.category is Category.SECRETS and role != Role.SOURCE
+        marked.append(
+            replace(
+                finding, role=role, confidence=Confidence.LOW if doubtful else finding.confidence
+            )
+        )
+    return marked
 
 
 def _ours(root: Path, paths: list[str], output: Path | None) -> dict[str, str]:
@@ -151,7 +217,8 @@ def _report(
     coverage: Coverage,
 ) -> Report:
     merged, merged_away = merging.merge([f for step in steps for f in step.findings])
-    findings = fingerprints.assign(merged)
+    findings = fingerprints.assign(_roled(merged, {f.path: f.role for f in found.files}))
+    production = [f for f in findings if f.role == Role.SOURCE]
     finished = datetime.now(UTC)
     failed = [f"analyzer {s.analyzer} failed: {s.error}" for s in steps if s.status == "failed"]
     return Report(
@@ -168,7 +235,8 @@ def _report(
         ),
         steps=[_step_report(step) for step in steps],
         findings=findings,
-        score=scoring.score(findings, coverage.lines),
+        score=scoring.score(production, coverage.lines),
+        by_role=dict(Counter(f.role for f in findings).most_common()),
         coverage=coverage,
         merged=merged_away,
         plan=_artifact(steps, PlanProgress),

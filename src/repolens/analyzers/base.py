@@ -73,6 +73,7 @@ class Finding:
     analyzer_version: str = ""
     fingerprint: str = ""
     evidence: tuple[str, ...] = ()  # engine/rule ids that reported this one problem
+    role: str = "source"  # of the file it is in (repolens.roles.Role)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}
@@ -110,6 +111,7 @@ class SourceFile:
     lines: int
     size: int
     sha256: str
+    role: str = "source"  # repolens.roles.Role: where the file lives
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,7 @@ class FindingOut(BaseModel):
     cwe: int | None
     links: list[Any]
     evidence: list[str]
+    role: str
     state: str
     triage: str
 

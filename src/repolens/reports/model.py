@@ -68,6 +68,7 @@ class Report(BaseModel):
     warnings: list[str] = []
     coverage: Coverage | None = None
     merged: int = 0  # findings of one engine folded into another's about the same problem
+    by_role: dict[str, int] = {}  # findings per role of their file; the score counts "source"
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)

@@ -171,6 +171,7 @@ class Finding(Base):
     cwe: Mapped[int | None]
     links: Mapped[list[Any]] = mapped_column(default=list)
     evidence: Mapped[list[Any]] = mapped_column(default=list)  # every engine's rule
+    role: Mapped[str] = mapped_column(String(16), default="source")  # of its file
     state: Mapped[str] = mapped_column(String(16), default="new")  # new, existing, fixed
     triage: Mapped[str] = mapped_column(String(16), default="open")
 

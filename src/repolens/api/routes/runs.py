@@ -97,6 +97,9 @@ def findings(
     category: Text = None,
     analyzer: Text = None,
     state: Text = None,
+    role: Annotated[
+        str | None, Query(max_length=16, description="source, test, fixture, …")
+    ] = None,
     path: Annotated[str | None, Query(description="a path prefix", max_length=2000)] = None,
     cursor: RowId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -111,7 +114,8 @@ def findings(
     query = _where_given(
         query,
         [(models.Finding.severity, severity), (models.Finding.category, category),
-         (models.Finding.analyzer, analyzer), (models.Finding.state, state)],
+         (models.Finding.analyzer, analyzer), (models.Finding.state, state),
+         (models.Finding.role, role)],
     )  # fmt: skip
     if path:
         query = query.where(models.Finding.path.startswith(path, autoescape=True))

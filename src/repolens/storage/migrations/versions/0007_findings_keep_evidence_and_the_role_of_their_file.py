@@ -1,4 +1,4 @@
-"""findings keep every engine's rule as evidence
+"""findings keep every engine's rule as evidence, and the role of their file
 
 Revision ID: 0007
 Revises: 0006
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("evidence", sa.JSON(), nullable=False, server_default="[]"))
+        batch_op.add_column(
+            sa.Column("role", sa.String(length=16), nullable=False, server_default="source")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
+        batch_op.drop_column("role")
         batch_op.drop_column("evidence")
