@@ -68,12 +68,14 @@ def test_a_full_scan_finds_what_each_engine_finds_and_gates_on_severity(
     report = result.report(out)
     assert [s["status"] for s in report["steps"]] == ["completed"] * 7
     rules = {(f["analyzer"], f["rule_id"]) for f in report["findings"]}
+    # A problem two engines found is one finding, the other engine's rule its evidence.
+    rules |= {tuple(e.split("/", 1)) for f in report["findings"] for e in f["evidence"]}
     assert {("bandit", "B602"), ("ruff", "F401"), ("ruff", "E401"),
             ("semgrep", "python-subprocess-shell-true"), ("semgrep", "python-yaml-unsafe-load"),
             ("complexity", "cyclomatic-complexity"), ("complexity", "too-many-parameters"),
             ("secrets", "aws-access-key")} <= rules  # fmt: skip
     bandit = next(f for f in report["findings"] if f["rule_id"] == "B602")
-    assert (bandit["cwe"], bandit["path"], bandit["line"]) == (78, "app/vulnerable.py", 9)
+    assert (bandit["cwe"], bandit["path"], bandit["line"]) == (78, "app/vulnerable.py", 10)
     assert report["target"]["commit"] == project.git("rev-parse", "HEAD")
     assert report["plan"]["counts"] == {"total": 4, "todo": 1, "in_progress": 1, "done": 2,
                                         "blocked": 0}  # fmt: skip

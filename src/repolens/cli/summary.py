@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from repolens.analyzers.base import Finding
 from repolens.reports.model import Report
@@ -40,7 +41,7 @@ def show(console: Console, report: Report, written: list[Path]) -> None:
         if step.status == "failed":
             console.print(f"[red]analyzer {step.analyzer} failed:[/] {step.error}", highlight=False)
         for said in step.warnings[:SHOWN]:
-            console.print(f"[yellow]{step.analyzer}:[/] {said}", highlight=False, markup=False)
+            console.print(Text.assemble((f"{step.analyzer}:", "yellow"), " ", said))
         if len(step.warnings) > SHOWN:
             console.print(f"{step.analyzer}: … and {len(step.warnings) - SHOWN} more warnings "
                           "in the report", highlight=False)  # fmt: skip
