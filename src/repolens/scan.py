@@ -14,7 +14,16 @@ from typing import Any, Protocol, TypeVar
 import pathspec
 from pydantic import BaseModel, ValidationError
 
-from repolens import __version__, config, fingerprints, inventory, merging, scoring, secrecy
+from repolens import (
+    __version__,
+    baseline,
+    config,
+    fingerprints,
+    inventory,
+    merging,
+    scoring,
+    secrecy,
+)
 from repolens.analyzers.base import (
     Analyzer,
     Category,
@@ -31,7 +40,14 @@ from repolens.errors import InputError
 from repolens.git.checkout import open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
-from repolens.reports.model import Coverage, InventoryReport, Report, StepReport, Target
+from repolens.reports.model import (
+    BaselineUse,
+    Coverage,
+    InventoryReport,
+    Report,
+    StepReport,
+    Target,
+)
 from repolens.roles import Role, Roles
 from repolens.settings import Settings, child_environment
 
@@ -63,6 +79,7 @@ class ScanRequest:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     credentials: Credentials | None = field(default=None, repr=False)
     output: Path | None = None  # where the reports go: never scanned, if it is inside
+    baseline: bool = True  # judge findings against the repository's .repolens-baseline.json
 
 
 def result_cache(settings: Settings) -> ResultCache:
@@ -116,8 +133,18 @@ def run(
         looked_at = [f for f in found.files if (only is None or f.path in only)
                      and f.role == Role.SOURCE]  # fmt: skip
         coverage = _coverage(request, looked_at, steps)
-        return _report(request, co.label, co.commit, co.warnings + warnings, found, steps,
-                       started, coverage)  # fmt: skip
+        accepted, said = baseline.read(co.root) if request.baseline else (None, [])
+        known = accepted.fingerprints(co.renamed_since(accepted.commit) if accepted.commit
+                                      else {}) if accepted else None  # fmt: skip
+        report = _report(request, co.label, co.commit, co.warnings + warnings + said, found,
+                         steps, started, coverage)  # fmt: skip
+    if known is None:
+        return report
+    judged = baseline.judged(report.findings, known)
+    new = sum(f.state == "new" for f in judged)
+    use = BaselineUse(commit=accepted.commit if accepted else None, new=new,
+                      existing=len(judged) - new)  # fmt: skip
+    return report.model_copy(update={"findings": judged, "baseline": use})
 
 
 OUTPUT = "repolens-report"  # the command line's default output folder
@@ -178,7 +205,7 @@ def _ours(root: Path, paths: list[str], output: Path | None) -> dict[str, str]:
     """The paths that are repolens's own reports: the default output folder at
     the top, and OUTPUT when it lies inside ROOT. A scan never reads its own
     earlier reports as the project's files."""
-    prefixes, names = [OUTPUT + "/"], set()
+    prefixes, names = [OUTPUT + "/"], {baseline.NAME}
     if output is not None and output.resolve().is_relative_to(root.resolve()):
         inside = output.resolve().relative_to(root.resolve()).as_posix()
         if inside == ".":

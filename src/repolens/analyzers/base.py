@@ -74,6 +74,7 @@ class Finding:
     fingerprint: str = ""
     evidence: tuple[str, ...] = ()  # engine/rule ids that reported this one problem
     role: str = "source"  # of the file it is in (repolens.roles.Role)
+    state: str = ""  # against a baseline: "new" or "existing"; "" when there is none
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}

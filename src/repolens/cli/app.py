@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from repolens import __version__, scan
+from repolens import __version__, baseline, scan
 from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
 from repolens.cli import database, progress, service, summary, watch
@@ -100,10 +100,33 @@ def scan_command(
         errors.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(2) from None
     summary.show(console, report, written)
-    failing = report.at_or_above(threshold) if threshold is not None else []
+    failing = report.gated(threshold) if threshold is not None else []
     if failing and threshold is not None:
         summary.gate(errors, failing, threshold.value)
         raise typer.Exit(1)
+
+
+@app.command("baseline")
+def baseline_command(
+    target: Annotated[Path, typer.Argument(help="A local repository (default: here).")] = Path("."),
+    analyzers: Annotated[
+        str | None, typer.Option(help="Comma-separated analyzers to run (default: all).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Accept TARGET's findings as they are now: write .repolens-baseline.json at its top.
+    Commit it: later scans mark its findings existing, and --fail-on judges new ones."""
+    errors = Console(stderr=True, soft_wrap=True)
+    if not target.is_dir():
+        raise RepolensError(f"{target}: a baseline is written into a local directory")
+    settings = Settings()
+    request = scan.ScanRequest(location=str(target), analyzers=_names(analyzers),
+                               baseline=False)  # fmt: skip
+    with progress.observer_for(errors, quiet) as observer:
+        report = scan.run(request, settings, observer=observer)
+    accepted = baseline.of(report.findings, report.target.commit)
+    path = baseline.write(accepted, target / baseline.NAME)
+    print(f"wrote {path} with {len(accepted.findings)} findings")
 
 
 @app.command("analyzers")

@@ -52,6 +52,31 @@ class Checkout:
         diff = git(["diff", "--name-only", "-z", base, self.commit], git_dir=self.git_dir)
         return set(null_separated(diff))
 
+    def renamed_since(self, ref: str, timeout: float = 300.0) -> dict[str, str]:
+        """Files renamed between REF and this checkout, old path to new (git's
+        rename detection); nothing when REF is not in the repository."""
+        if self.git_dir is None or (self.commit is None and not self.working_tree):
+            return {}
+        try:
+            base = _resolve(self.git_dir, ref, timeout)
+        except RefNotFoundError:
+            return {}
+        args = ["diff", "-M", "--name-status", "-z", base]
+        if self.working_tree:
+            output = git(args, cwd=self.root, timeout=timeout)
+        else:
+            output = git([*args, str(self.commit)], git_dir=self.git_dir, timeout=timeout)
+        listing = null_separated(output)
+        renamed, index = {}, 0
+        while index < len(listing):
+            status = listing[index]
+            if status.startswith("R") and index + 2 < len(listing):
+                renamed[listing[index + 1]] = listing[index + 2]
+                index += 3
+            else:
+                index += 3 if status.startswith("C") else 2
+        return renamed
+
 
 @dataclass(frozen=True)
 class Limits:

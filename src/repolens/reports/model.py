@@ -51,6 +51,14 @@ class Coverage(BaseModel):
     lines: int  # the lines the score is measured against
 
 
+class BaselineUse(BaseModel):
+    """The repository's baseline, as this scan judged against it."""
+
+    commit: str | None = None  # the commit it was taken at
+    new: int  # findings not in it: what the gate judges
+    existing: int
+
+
 class Report(BaseModel):
     schema_version: Literal[1] = 1
     tool: str = "repolens"
@@ -69,6 +77,11 @@ class Report(BaseModel):
     coverage: Coverage | None = None
     merged: int = 0  # findings of one engine folded into another's about the same problem
     by_role: dict[str, int] = {}  # findings per role of their file; the score counts "source"
+    baseline: BaselineUse | None = None
+
+    def gated(self, threshold: Severity) -> list[Finding]:
+        """The findings the gate judges at THRESHOLD: with a baseline, new ones only."""
+        return [f for f in self.at_or_above(threshold) if f.state != "existing"]
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)

@@ -51,6 +51,7 @@ def record(session: Session, run: models.Run, report: Report) -> list[dict[str, 
     new: list[dict[str, Any]] = []
     for finding in report.findings:
         data = finding.to_dict()
+        del data["state"]  # the service judges against the project's previous run
         state = "existing" if finding.fingerprint in known else "new"
         if state == "new":
             new.append({key: data.get(key) for key in BRIEF})
