@@ -328,3 +328,30 @@ def test_a_notify_url_that_refuses_is_not_asked_again_and_a_bad_one_is_a_422(
     bad = client.post(f"{API}/projects", json={"name": "x", "repository_url": str(tmp_path),
                                                "notify_url": "ftp://files/hook"})  # fmt: skip
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.notify_url"
+
+
+def test_a_finding_marked_false_positive_leaves_the_score_now_and_in_later_runs(
+    client: TestClient, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    repo.commit(
+        {"app.py": "import subprocess\n\n\ndef run(c):\n    subprocess.call(c, shell=True)\n"}
+    )
+    project = client.post(f"{API}/projects",
+                          json={"name": "fp", "repository_url": str(repo.path)}).json()  # fmt: skip
+
+    def scanned() -> dict[str, Any]:
+        run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
+        return wait_until_done(client, run["id"])
+
+    first = scanned()
+    found = client.get(f"{API}/runs/{first['id']}/findings", params={"rule_id": "B602"}).json()
+    (shell,) = [f for f in found["items"] if f["rule_id"] == "B602"]
+    client.patch(f"{API}/findings/{shell['id']}", json={"triage": "false_positive"})
+    rescored = client.get(f"{API}/runs/{first['id']}").json()["summary"]["score"]
+    assert rescored > first["summary"]["score"]
+
+    second = scanned()
+    carried = client.get(f"{API}/runs/{second['id']}/findings").json()["items"]
+    assert [f["triage"] for f in carried if f["rule_id"] == "B602"] == ["false_positive"]
+    assert second["summary"]["score"] == rescored

@@ -175,6 +175,8 @@ class Finding(Base):
     state: Mapped[str] = mapped_column(String(16), default="new")  # new, existing, fixed
     triage: Mapped[str] = mapped_column(String(16), default="open")
 
+    run: Mapped[Run] = relationship()
+
 
 class PlanTask(Base):
     __tablename__ = "plan_tasks"

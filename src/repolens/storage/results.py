@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from repolens import scoring
+from repolens.analyzers.base import Category, Finding, Severity
 from repolens.reports.model import Report
 from repolens.storage import models
 
@@ -74,9 +76,32 @@ def record(session: Session, run: models.Run, report: Report) -> list[dict[str, 
         "lines": report.inventory.lines,
         "new": len(current - set(known)),
         "fixed": len(set(known) - current),
+        "scored_lines": report.coverage.lines if report.coverage else report.inventory.lines,
     }
     session.flush()
+    rescore(session, run)
     return new
+
+
+DISMISSED = ("ignored", "false_positive")  # triage that takes a finding out of the score
+
+
+def rescore(session: Session, run: models.Run) -> None:
+    """RUN's score again, over its production findings that nobody dismissed:
+    a finding triaged as ignored or a false positive (now, or in an earlier run,
+    by fingerprint) no longer weighs on it."""
+    rows = session.scalars(
+        select(models.Finding).where(
+            models.Finding.run_id == run.id,
+            models.Finding.state != "fixed",
+            models.Finding.role == "source",
+            models.Finding.triage.not_in(DISMISSED),
+        )
+    )
+    counted = [_scored(row) for row in rows]
+    score = scoring.score(counted, int(run.summary.get("scored_lines", 0)))
+    run.summary = {**run.summary, "score": score.score, "grade": score.grade,
+                   "by_severity": score.by_severity}  # fmt: skip
 
 
 def _fixed(old: models.Finding, run: models.Run) -> models.Finding:
@@ -155,3 +180,10 @@ def _skills(session: Session, run: models.Run, report: Report) -> None:
                 evidence=skill.evidence,
             )
         )
+
+
+def _scored(row: models.Finding) -> Finding:
+    """What the score needs of a stored finding."""
+    return Finding(analyzer=row.analyzer, rule_id=row.rule_id, title="", message="",
+                   category=Category(row.category), severity=Severity(row.severity),
+                   path=row.path)  # fmt: skip

@@ -14,7 +14,7 @@ from repolens.api import schemas
 from repolens.api.deps import DbSession
 from repolens.errors import NotFoundError
 from repolens.jobs import rendering
-from repolens.storage import models, runs
+from repolens.storage import models, results, runs
 
 router = APIRouter(tags=["runs"])
 Out = TypeVar("Out", bound=BaseModel)
@@ -130,6 +130,8 @@ def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> model
     if finding is None:
         raise NotFoundError(f"finding {finding_id} not found")
     finding.triage = body.triage
+    session.flush()
+    results.rescore(session, finding.run)  # a dismissed finding leaves the score
     return finding
 
 
