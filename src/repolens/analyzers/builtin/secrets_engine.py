@@ -86,11 +86,34 @@ def scan(path: str, patterns: list[re.Pattern[str]] | None) -> Iterator[Any]:
                     if not engine._is_filtered_out(
                         required_filter_parameters=["context"], filename=secret.filename,
                         secret=secret.secret_value, plugin=plugin, line=line, context=context,
-                    ):  # fmt: skip
+                    ) and not known_non_secret(path, line, secret.secret_value or ""):  # fmt: skip
                         found = True
                         yield secret
         if found:
             return
+
+
+# Values that look random and are not secrets: pinned revisions, migration ids,
+# content hashes and identifiers.
+_PINNED_REVISION = re.compile(r"^\s*-?\s*rev\s*:", re.IGNORECASE)
+_MIGRATION_ID = re.compile(r"^\s*(down_revision|revision|branch_labels|Revision ID|Revises)\b",
+                           re.IGNORECASE)  # fmt: skip
+_INTEGRITY = re.compile(r"\b(sha1|sha256|sha384|sha512)-[A-Za-z0-9+/]{20,}={0,2}")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HASH_KEYS = re.compile(r"(?<![a-z])(etag|checksum|sha(1|256|512)?|md5|digest|integrity|hash"
+                        r"|commit)(?![a-z])", re.IGNORECASE)  # fmt: skip
+_HEX = re.compile(r"^[0-9a-f]{7,64}$")
+
+
+def known_non_secret(path: str, line: str, value: str) -> bool:
+    """Whether VALUE on LINE of PATH is a known kind of non-secret."""
+    if path.endswith(".pre-commit-config.yaml") and _PINNED_REVISION.match(line):
+        return True
+    if _MIGRATION_ID.match(line) or _UUID.match(value):
+        return True
+    if any(value in match.group() for match in _INTEGRITY.finditer(line)):
+        return True
+    return bool(_HEX.match(value) and _HASH_KEYS.search(line))
 
 
 def record(path: str, secret: Any) -> dict[str, Any]:
