@@ -23,6 +23,7 @@ from repolens import (
     merging,
     scoring,
     secrecy,
+    suppressions,
 )
 from repolens.analyzers.base import (
     Analyzer,
@@ -130,14 +131,17 @@ def run(
         secrets = secrecy.secret_values([f for s in steps for f in s.findings], snapshot)
         for step in steps:
             step.findings = secrecy.redact(step.findings, secrets)
-        looked_at = [f for f in found.files if (only is None or f.path in only)
-                     and f.role == Role.SOURCE]  # fmt: skip
+        analysed = [f for f in found.files if only is None or f.path in only]
+        markers = suppressions.count(snapshot, analysed)
+        looked_at = [f for f in analysed if f.role == Role.SOURCE]
         coverage = _coverage(request, looked_at, steps)
         accepted, said = baseline.read(co.root) if request.baseline else (None, [])
         known = accepted.fingerprints(co.renamed_since(accepted.commit) if accepted.commit
                                       else {}) if accepted else None  # fmt: skip
         report = _report(request, co.label, co.commit, co.warnings + warnings + said, found,
-                         steps, started, coverage)  # fmt: skip
+                         steps, started, coverage,
+                         lambda merged: suppressions.honoured(snapshot, merged))  # fmt: skip
+        report.suppressed = markers
     if known is None:
         return report
     judged = baseline.judged(report.findings, known)
@@ -242,9 +246,12 @@ def _report(
     steps: list[Step],
     started: datetime,
     coverage: Coverage,
+    honour: Callable[[list[Finding]], list[Finding]],
 ) -> Report:
+    """The report; HONOUR drops the merged findings the project suppressed."""
     merged, merged_away = merging.merge([f for step in steps for f in step.findings])
-    findings = fingerprints.assign(_roled(merged, {f.path: f.role for f in found.files}))
+    placed = _roled(honour(merged), {f.path: f.role for f in found.files})
+    findings = fingerprints.assign(placed)
     production = [f for f in findings if f.role == Role.SOURCE]
     finished = datetime.now(UTC)
     failed = [f"analyzer {s.analyzer} failed: {s.error}" for s in steps if s.status == "failed"]

@@ -78,6 +78,7 @@ class Report(BaseModel):
     merged: int = 0  # findings of one engine folded into another's about the same problem
     by_role: dict[str, int] = {}  # findings per role of their file; the score counts "source"
     baseline: BaselineUse | None = None
+    suppressed: dict[str, int] = {}  # inline suppression markers in the analysed files, by kind
 
     def gated(self, threshold: Severity) -> list[Finding]:
         """The findings the gate judges at THRESHOLD: with a baseline, new ones only."""
