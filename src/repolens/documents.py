@@ -9,8 +9,10 @@ size, and their parsers' recursion by depth. What breaks a bound is
 
 from __future__ import annotations
 
+import hashlib
 import json as _json
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import yaml as _yaml
@@ -80,3 +82,17 @@ def toml(text: str, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
 def _within(text: str, max_bytes: int) -> None:
     if len(text) > max_bytes:
         raise Unreadable(f"larger than {max_bytes} characters")
+
+
+def repository_text(root: Path, name: str, max_bytes: int = 256_000) -> str | None:
+    """The text of NAME at the top of ROOT when it is a regular file within
+    MAX_BYTES (a link could point anywhere on the server), else None."""
+    path = root / name
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > max_bytes:
+        return None
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def digest(text: str) -> str:
+    """A short digest of TEXT, for cache keys."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -18,6 +18,10 @@ BUILTIN = {
     "secrets": "repolens.analyzers.builtin.secrets:SecretsAnalyzer",
     "complexity": "repolens.analyzers.builtin.complexity:ComplexityAnalyzer",
     "semgrep": "repolens.analyzers.builtin.semgrep:SemgrepAnalyzer",
+    "oxlint": "repolens.analyzers.builtin.oxlint:OxlintAnalyzer",
+    "shellcheck": "repolens.analyzers.builtin.shellcheck:ShellcheckAnalyzer",
+    "hadolint": "repolens.analyzers.builtin.hadolint:HadolintAnalyzer",
+    "zizmor": "repolens.analyzers.builtin.zizmor:ZizmorAnalyzer",
     "plan": "repolens.analyzers.builtin.plan:PlanAnalyzer",
     "skills": "repolens.analyzers.builtin.skills:SkillsAnalyzer",
 }

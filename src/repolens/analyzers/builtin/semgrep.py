@@ -35,6 +35,8 @@ LANGUAGES = {
     "python": ("python", "python.yml"),
     "javascript": ("js", "javascript.yml"),
     "typescript": ("ts", "javascript.yml"),
+    "go": ("go", "go.yml"),
+    "java": ("java", "java.yml"),
 }
 _SEVERITY = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
 _CWE = re.compile(r"CWE-(\d+)")
