@@ -374,3 +374,35 @@ def test_a_file_an_engine_cannot_read_is_said_on_the_terminal(
     result = scan(repolens, repo.path, tmp_path / "out", "--analyzers", "bandit")
     assert result.code == 0, result.stderr
     assert "bandit: bandit could not analyse old.py" in result.stdout
+
+
+def test_the_html_report_filters_and_sorts_its_findings_in_the_page(
+    repolens: Callable[..., Result], project: Repo, tmp_path: Path
+) -> None:
+    from html.parser import HTMLParser
+
+    out = tmp_path / "out"
+    scan(repolens, project.path, out, "--format", "html,json", "--analyzers", "bandit,ruff")
+    page = (out / "report.html").read_text()
+    report = json.loads((out / "report.json").read_text())
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[dict[str, str | None]] = []
+            self.options: list[str] = []
+            self.scripts: list[dict[str, str | None]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "tr" and dict(attrs).get("data-severity"):
+                self.rows.append(dict(attrs))
+            if tag == "script":
+                self.scripts.append(dict(attrs))
+
+    parsed = Rows()
+    parsed.feed(page)
+    assert len(parsed.rows) == len(report["findings"])  # one table, a row a finding
+    assert {r["data-category"] for r in parsed.rows} == {f["category"] for f in report["findings"]}
+    assert all(r["data-rank"] and r["data-where"] and r["data-rule"] for r in parsed.rows)
+    assert parsed.scripts == [{}]  # one inline script, nothing loaded from elsewhere
+    assert 'data-filter="severity"' in page and 'th data-sort="rank"' in page

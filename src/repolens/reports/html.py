@@ -1,5 +1,6 @@
-"""The HTML report: one self-contained page (inline CSS, no scripts, no
-external resources), every value escaped."""
+"""The HTML report: one self-contained page (inline CSS and a small inline
+script that filters and sorts the findings; no external resources, no request
+leaves the page), every value escaped."""
 
 from __future__ import annotations
 
