@@ -16,15 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import corpora
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -95,30 +95,6 @@ def measure(
     return Measure(name, seconds, peak / 1024)
 
 
-def corpus(package: str, root: Path) -> Path:
-    name = package.replace("==", "-")
-    tree = root / name
-    if (tree / ".git").exists():
-        return tree
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as download:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:",
-             "--no-deps", "--dest", download, package],
-            check=True,
-        )  # fmt: skip
-        (archive,) = Path(download).glob("*.tar.gz")
-        with tarfile.open(archive) as tar:
-            tar.extractall(root / "extract", filter="data")
-    (extracted,) = (root / "extract").iterdir()
-    shutil.move(str(extracted), tree)
-    shutil.rmtree(root / "extract")
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=bench", "-c",
-                 "user.email=bench@localhost", "commit", "-qm", "corpus"]):  # fmt: skip
-        subprocess.run(["git", *args], cwd=tree, check=True)
-    return tree
-
-
 def baseline(tree: Path, env: dict[str, str]) -> list[Measure]:
     commands = {
         "ruff": [str(BIN / "ruff"), "check", "--isolated", "--no-cache", "--exit-zero",
@@ -138,7 +114,7 @@ def main() -> None:
     parser.add_argument("--corpus-dir", type=Path, default=HERE / ".corpus")
     args = parser.parse_args()
 
-    tree = corpus(args.package, args.corpus_dir)
+    tree = corpora.pypi(args.package, args.corpus_dir)
     env = {**os.environ, **QUIET_ENV}
     steps = baseline(tree, env)
     base = Measure("baseline (sequential CLIs)", sum(m.seconds for m in steps),
