@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from repolens.analyzers.base import Confidence, Finding
+from repolens.analyzers.base import Confidence, Finding, Severity
 
 # CWEs that are one weakness as far as a reader is concerned.
 SAME_WEAKNESS = {259: 798, 321: 798, 328: 327, 916: 327}
@@ -18,6 +18,7 @@ SAME_WEAKNESS = {259: 798, 321: 798, 328: 327, 916: 327}
 RULE_WEAKNESS = {
     ("bandit", "B506"): 502,  # yaml.load: CWE-20 in bandit, deserialisation in fact
     ("bandit", "B307"): 95,  # eval: CWE-78 in bandit, eval injection in fact
+    ("bandit", "B102"): 95,  # exec, likewise
     ("bandit", "B301"): 502,  # pickle
     ("bandit", "B403"): 502,
     ("bandit", "B303"): 327,  # md5/sha1 through hashlib.new and friends
@@ -25,6 +26,10 @@ RULE_WEAKNESS = {
     ("bandit", "B501"): 295,  # requests with verify=False
 }
 _CONFIDENCE = [Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH]
+# The most a weakness can justify without knowing the use: MD5 or SHA-1 in an
+# HMAC or a cache key is no risk, in a password store it is; an engine that
+# cannot tell says "high" (bandit), a reader would say "worth a look".
+CEILING = {327: Severity.MEDIUM}
 
 
 def weakness(finding: Finding) -> int | None:
@@ -43,7 +48,14 @@ def merge(findings: list[Finding]) -> tuple[list[Finding], int]:
         else:
             groups[(finding.path, finding.line, kind)].append(finding)
     merged = [_one(group) if len(group) > 1 else group[0] for group in groups.values()]
-    return alone + merged, len(findings) - len(alone) - len(merged)
+    return [_justified(f) for f in alone + merged], len(findings) - len(alone) - len(merged)
+
+
+def _justified(finding: Finding) -> Finding:
+    ceiling = CEILING.get(weakness(finding) or 0)
+    if ceiling is None or finding.severity.rank <= ceiling.rank:
+        return finding
+    return replace(finding, severity=ceiling)
 
 
 def _one(group: list[Finding]) -> Finding:

@@ -86,7 +86,8 @@ def scan(path: str, patterns: list[re.Pattern[str]] | None) -> Iterator[Any]:
                     if not engine._is_filtered_out(
                         required_filter_parameters=["context"], filename=secret.filename,
                         secret=secret.secret_value, plugin=plugin, line=line, context=context,
-                    ) and not known_non_secret(path, line, secret.secret_value or ""):  # fmt: skip
+                    ) and not known_non_secret(path, line, secret.secret_value or "",
+                                               secret.type):  # fmt: skip
                         found = True
                         yield secret
         if found:
@@ -103,10 +104,18 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HASH_KEYS = re.compile(r"(?<![a-z])(etag|checksum|sha(1|256|512)?|md5|digest|integrity|hash"
                         r"|commit)(?![a-z])", re.IGNORECASE)  # fmt: skip
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
+# Placeholders in examples and docs: words, not keys.
+_PLACEHOLDER = re.compile(
+    r"^(.*\s.*|change.?me|secret|passw(or)?d|example|dummy|placeholder|x{3,}|\*+|<[^>]*>"
+    r"|\$\{[^}]*\}|your[-_ ].*|(dev|development|test|testing|local)([-_ ]?(key|secret))?)$",
+    re.IGNORECASE,
+)
 
 
-def known_non_secret(path: str, line: str, value: str) -> bool:
-    """Whether VALUE on LINE of PATH is a known kind of non-secret."""
+def known_non_secret(path: str, line: str, value: str, kind: str = "") -> bool:
+    """Whether VALUE (a secret of KIND) on LINE of PATH is a known kind of non-secret."""
+    if kind == "Secret Keyword" and _PLACEHOLDER.match(value):
+        return True
     if path.endswith(".pre-commit-config.yaml") and _PINNED_REVISION.match(line):
         return True
     if _MIGRATION_ID.match(line) or _UUID.match(value):
