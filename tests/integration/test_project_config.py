@@ -25,14 +25,19 @@ def test_ruff_aims_at_the_python_the_project_supports(
     repo = make_repo()
     supports = '[project]\nname = "x"\nrequires-python = ">=3.10"\n'
     repo.commit({"app.py": UTC_CODE, "later.py": DEFERRED, "pyproject.toml": supports})
-    found = rules(repo, settings)
-    assert ("app.py", "UP017") not in found  # datetime.UTC is 3.11+: not for this project
-    assert ("later.py", "F821") in found  # before 3.14 that annotation is an error
+    assert ("later.py", "F821") in rules(repo, settings)  # before 3.14: an undefined name
 
     repo.commit({"pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.14"\n'})
-    found = rules(repo, settings)
-    assert ("later.py", "F821") not in found  # 3.14 evaluates annotations lazily
-    assert ("app.py", "UP017") in found
+    assert ("later.py", "F821") not in rules(repo, settings)  # 3.14 evaluates it lazily
+
+    # A project that opts into pyupgrade gets it, aimed at what it supports.
+    config = (
+        '[project]\nname = "x"\nrequires-python = ">=3.10"\n[tool.ruff.lint]\nselect = ["UP"]\n'
+    )
+    repo.commit({"pyproject.toml": config})
+    assert ("app.py", "UP017") not in rules(repo, settings)  # datetime.UTC is 3.11+
+    repo.commit({"pyproject.toml": config.replace("3.10", "3.11")})
+    assert ("app.py", "UP017") in rules(repo, settings)
 
 
 def test_ruff_uses_the_projects_rules_and_exclusions(
