@@ -38,7 +38,7 @@ from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultC
 from repolens.analyzers.registry import Registry
 from repolens.analyzers.runner import Runner, Step
 from repolens.errors import InputError
-from repolens.git.checkout import open_checkout
+from repolens.git.checkout import Checkout, open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
 from repolens.reports.model import (
@@ -111,11 +111,7 @@ def run(
     with open_checkout(request.location, request.ref, settings, request.credentials) as co:
         only = co.changed_since(request.since) if request.since else None
         observer.stage("inventory")
-        own, warnings = _own_configuration(co.root)
-        roles = Roles.of(own.roles, _small_text(co.root / ".gitattributes"))
-        skipped = {**co.skipped, **_ours(co.root, co.paths, request.output),
-                   **_excluded(co.paths, own.exclude)}  # fmt: skip
-        found = _placed(inventory.take(co.root, co.paths, settings.max_file_bytes, skipped), roles)
+        found, warnings = _inventory(co, request, settings)
         snapshot = Snapshot(co.root, tuple(found.files), co.commit)
         observer.stage("analyze")
         runner = Runner(
@@ -132,22 +128,38 @@ def run(
         for step in steps:
             step.findings = secrecy.redact(step.findings, secrets)
         analysed = [f for f in found.files if only is None or f.path in only]
-        markers = suppressions.count(snapshot, analysed)
-        looked_at = [f for f in analysed if f.role == Role.SOURCE]
-        coverage = _coverage(request, looked_at, steps)
+        coverage = _coverage(request, [f for f in analysed if f.role == Role.SOURCE], steps)
         accepted, said = baseline.read(co.root) if request.baseline else (None, [])
-        known = accepted.fingerprints(co.renamed_since(accepted.commit) if accepted.commit
-                                      else {}) if accepted else None  # fmt: skip
         report = _report(request, co.label, co.commit, co.warnings + warnings + said, found,
                          steps, started, coverage,
                          lambda merged: suppressions.honoured(snapshot, merged))  # fmt: skip
-        report.suppressed = markers
-    if known is None:
+        report.suppressed = suppressions.count(snapshot, analysed)
+        return _judged(report, accepted, co)
+
+
+def _inventory(
+    co: Checkout, request: ScanRequest, settings: Settings
+) -> tuple[inventory.Inventory, list[str]]:
+    """The checkout's files with their roles, less what is not to be analysed
+    (the repository's exclusions, repolens's own output); warnings about the
+    repository's configuration."""
+    own, warnings = _own_configuration(co.root)
+    roles = Roles.of(own.roles, _small_text(co.root / ".gitattributes"))
+    skipped = {**co.skipped, **_ours(co.root, co.paths, request.output),
+               **_excluded(co.paths, own.exclude)}  # fmt: skip
+    found = inventory.take(co.root, co.paths, settings.max_file_bytes, skipped)
+    return _placed(found, roles), warnings
+
+
+def _judged(report: Report, accepted: baseline.Baseline | None, co: Checkout) -> Report:
+    """REPORT with its findings new or existing against the baseline, if any;
+    files renamed since the baseline keep their findings' identities."""
+    if accepted is None:
         return report
+    known = accepted.fingerprints(co.renamed_since(accepted.commit) if accepted.commit else {})
     judged = baseline.judged(report.findings, known)
     new = sum(f.state == "new" for f in judged)
-    use = BaselineUse(commit=accepted.commit if accepted else None, new=new,
-                      existing=len(judged) - new)  # fmt: skip
+    use = BaselineUse(commit=accepted.commit, new=new, existing=len(judged) - new)
     return report.model_copy(update={"findings": judged, "baseline": use})
 
 
