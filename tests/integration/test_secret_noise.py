@@ -35,12 +35,14 @@ def test_pinned_revisions_migration_ids_hashes_and_uuids_are_not_secrets(
     assert len(report.findings) == 2
 
 
-def test_placeholder_values_in_examples_are_not_secrets_but_real_ones_are(
+def test_placeholders_and_names_of_secrets_are_not_secrets_but_real_ones_are(
     make_repo: Callable[..., Repo], settings: Settings
 ) -> None:
     repo = make_repo()
     repo.commit({"app/config.py": "class Dev:\n    SECRET_KEY = 'development key'\n"
                  "    PASSWORD = 'changeme'\n    API_TOKEN = '${API_TOKEN}'\n"
-                 "    DB_PASSWORD = 'r9T#kq2!Lz8vXw4m'\n"})  # fmt: skip
+                 "    DB_PASSWORD = 'r9T#kq2!Lz8vXw4m'\n"
+                 "    password_field_name = 'password1'\n"
+                 "    SECRET_KEY_INSECURE_PREFIX = 'django-insecure-'\n"})  # fmt: skip
     report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["secrets"]), settings)
     assert [f.line for f in report.findings] == [5]

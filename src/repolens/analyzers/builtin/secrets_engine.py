@@ -104,7 +104,9 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HASH_KEYS = re.compile(r"(?<![a-z])(etag|checksum|sha(1|256|512)?|md5|digest|integrity|hash"
                         r"|commit)(?![a-z])", re.IGNORECASE)  # fmt: skip
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
-# Placeholders in examples and docs: words, not keys.
+# Names that hold a secret rather than the secret ("password1", a field name,
+# "django-insecure-", a prefix), and placeholders in examples: words, not keys.
+_NAME = re.compile(r"(passw(or)?d|secret|token|key|insecure|credential)|[-_.]$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(
     r"^(.*\s.*|change.?me|secret|passw(or)?d|example|dummy|placeholder|x{3,}|\*+|<[^>]*>"
     r"|\$\{[^}]*\}|your[-_ ].*|(dev|development|test|testing|local)([-_ ]?(key|secret))?)$",
@@ -114,7 +116,7 @@ _PLACEHOLDER = re.compile(
 
 def known_non_secret(path: str, line: str, value: str, kind: str = "") -> bool:
     """Whether VALUE (a secret of KIND) on LINE of PATH is a known kind of non-secret."""
-    if kind == "Secret Keyword" and _PLACEHOLDER.match(value):
+    if kind == "Secret Keyword" and (_PLACEHOLDER.match(value) or _NAME.search(value)):
         return True
     if path.endswith(".pre-commit-config.yaml") and _PINNED_REVISION.match(line):
         return True
