@@ -334,14 +334,16 @@ def _planted() -> None:
         "docker/add/Dockerfile",
         829,
         "FROM python:3.12-slim",
-        "# PLANTED-BELOW", "ADD https://example.com/tool.tgz /opt/",
+        "# PLANTED-BELOW",
+        "ADD https://example.com/tool.tgz /opt/",
         "USER app",
     )
     plant(
         "docker/sudo/Dockerfile",
         250,
         "FROM debian:12-slim",
-        "# PLANTED-BELOW", "RUN sudo apt-get install -y curl",
+        "# PLANTED-BELOW",
+        "RUN sudo apt-get install -y curl",
         "USER app",
     )
     flow = ".github/workflows/{}.yml"

@@ -4,8 +4,9 @@
 
 Builds a corpus from a real project's source distribution (downloaded from
 PyPI once, kept in bench/.corpus), then measures in one run:
-  1. baseline: ruff, bandit, detect-secrets, lizard and semgrep run one after
-     another on the command line, as a CI script would;
+  1. baseline: ruff, bandit, detect-secrets, lizard, semgrep, oxlint, shellcheck,
+     hadolint and zizmor run one after another on the command line, as a CI
+     script would;
   2. `repolens scan` cold (empty result cache);
   3. `repolens scan` again after changing one file (three times, the median shown).
 Prints wall time, peak RSS (the whole process tree) and the ratios to the baseline.
@@ -98,12 +99,18 @@ def measure(
 def baseline(tree: Path, env: dict[str, str]) -> list[Measure]:
     commands = {
         "ruff": [str(BIN / "ruff"), "check", "--isolated", "--no-cache", "--exit-zero",
-                 "--output-format=json", "--select", "E4,E7,E9,F,B,UP,SIM,PLE", "."],
+                 "--output-format=json", "--select", "E9,F,B,PLE", "."],
         "bandit": [str(BIN / "bandit"), "-r", ".", "-f", "json", "-q", "--skip", "B101"],
         "detect-secrets": [str(BIN / "detect-secrets"), "scan", "--all-files", "."],
         "lizard": [str(BIN / "lizard"), "--csv", "."],
         "semgrep": [str(BIN / "semgrep"), "scan", "--json", "--quiet", "--metrics=off",
                     "--disable-version-check", "--config", str(RULES), "."],
+        "oxlint": [str(BIN / "oxlint"), "--format", "json", "."],
+        "shellcheck": ["sh", "-c", f"find . -name '*.sh' -print0 | xargs -0 -r "
+                       f"{BIN / 'shellcheck'} --format json1 || [ $? -eq 123 ]"],
+        "hadolint": ["sh", "-c", f"find . -name 'Dockerfile*' -print0 | xargs -0 -r "
+                     f"{BIN / 'hadolint'} --format json --no-fail || [ $? -eq 123 ]"],
+        "zizmor": [str(BIN / "zizmor"), "--offline", "--format", "json", "--no-exit-codes", "."],
     }  # fmt: skip
     return [measure(name, argv, tree, env) for name, argv in commands.items()]
 

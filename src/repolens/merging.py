@@ -24,12 +24,13 @@ RULE_WEAKNESS = {
     ("bandit", "B303"): 327,  # md5/sha1 through hashlib.new and friends
     ("bandit", "B324"): 327,
     ("bandit", "B501"): 295,  # requests with verify=False
+    ("ruff", "PLE2502"): 838,  # bidirectional control characters ("trojan source")
 }
 _CONFIDENCE = [Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH]
 # The most a weakness can justify without knowing the use: MD5 or SHA-1 in an
 # HMAC or a cache key is no risk, in a password store it is; an engine that
 # cannot tell says "high" (bandit), a reader would say "worth a look".
-CEILING = {327: Severity.MEDIUM}
+CEILING = {327: Severity.MEDIUM, 838: Severity.MEDIUM}  # and right-to-left text is legitimate
 
 
 def weakness(finding: Finding) -> int | None:
@@ -39,15 +40,16 @@ def weakness(finding: Finding) -> int | None:
 
 def merge(findings: list[Finding]) -> tuple[list[Finding], int]:
     """FINDINGS with those about one problem made one; and how many were merged away."""
-    groups: dict[tuple[str, int, int], list[Finding]] = defaultdict(list)
+    by_weakness: dict[tuple[str, int], list[Finding]] = defaultdict(list)
     alone: list[Finding] = []
     for finding in findings:
         kind = weakness(finding)
         if kind is None or finding.line is None:
             alone.append(finding)
         else:
-            groups[(finding.path, finding.line, kind)].append(finding)
-    merged = [_one(group) if len(group) > 1 else group[0] for group in groups.values()]
+            by_weakness[(finding.path, kind)].append(finding)
+    groups = [group for same in by_weakness.values() for group in _overlapping(same)]
+    merged = [_one(group) if len(group) > 1 else group[0] for group in groups]
     return [_justified(f) for f in alone + merged], len(findings) - len(alone) - len(merged)
 
 
@@ -56,6 +58,23 @@ def _justified(finding: Finding) -> Finding:
     if ceiling is None or finding.severity.rank <= ceiling.rank:
         return finding
     return replace(finding, severity=ceiling)
+
+
+def _overlapping(findings: list[Finding]) -> list[list[Finding]]:
+    """FINDINGS (one file, one weakness) in groups whose lines overlap: engines
+    place a call that spans lines on its first line or on the offending one."""
+    groups: list[list[Finding]] = []
+    reach = -1
+    for finding in sorted(findings, key=lambda f: f.line or 0):
+        start = finding.line or 0
+        end = max(start, finding.end_line or start)
+        if groups and start <= reach:
+            groups[-1].append(finding)
+            reach = max(reach, end)
+        else:
+            groups.append([finding])
+            reach = end
+    return groups
 
 
 def _one(group: list[Finding]) -> Finding:

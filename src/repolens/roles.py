@@ -35,8 +35,10 @@ TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing",
                        "integration_tests", "unit_tests"})  # fmt: skip
 EXAMPLE_DIRS = frozenset({"examples", "example", "samples", "sample", "demo", "demos"})
 DOCS_DIRS = frozenset({"docs", "doc", "documentation", "website"})
-# Build output that packages ship beside their source (an npm package's dist/).
+# Build output that packages ship beside their source (an npm package's dist/),
+# and folders that say they are generated.
 GENERATED_DIRS = frozenset({"dist"})
+GENERATED_ANYWHERE = frozenset({"__generated__", "generated"})
 TEST_NAMES = re.compile(
     r"^(test_.*\.py|.*_test\.(py|go|rb|exs?)|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?"
     r"|.*Tests?\.(java|kt|cs|swift)|.*_spec\.rb)$"
@@ -68,7 +70,7 @@ class Roles:
 def by_place(path: str) -> Role:
     parts = PurePosixPath(path).parts
     folders, name = {part.lower() for part in parts[:-1]}, parts[-1]
-    if parts[0] in GENERATED_DIRS and len(parts) > 1:
+    if (parts[0] in GENERATED_DIRS and len(parts) > 1) or folders & GENERATED_ANYWHERE:
         return Role.GENERATED
     if folders & FIXTURE_DIRS:
         return Role.FIXTURE

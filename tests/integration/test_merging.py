@@ -50,3 +50,16 @@ def test_engines_that_report_one_problem_give_one_finding_with_their_rules_as_ev
     assert report.merged >= 4
     counted = sum(report.score.by_severity.values())
     assert counted == len(report.findings)  # the score counts each problem once
+
+
+def test_a_call_over_several_lines_reported_on_different_lines_is_one_finding(
+    make_repo: Callable[..., Repo], settings: Settings
+) -> None:
+    repo = make_repo()
+    repo.commit({"tool.py": "import subprocess\n\n\ndef count(path):\n    return subprocess.run(\n"
+                 '        "wc -l %s" % path,\n        capture_output=True,\n        shell=True,\n'
+                 "    )\n"})  # fmt: skip
+    report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["bandit", "semgrep"]), settings)
+    shell = [f for f in report.findings if f.cwe == 78 and f.line != 1]  # not the import
+    assert len(shell) == 1, [(f.analyzer, f.rule_id, f.line) for f in report.findings]
+    assert {"bandit/B602", "semgrep/python-subprocess-shell-true"} <= set(shell[0].evidence)

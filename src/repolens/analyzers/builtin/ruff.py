@@ -75,6 +75,11 @@ _RULES: dict[str, tuple[Category, Severity]] = {
     "B027": (Category.STYLE, Severity.INFO),
     "F": (Category.BUG, Severity.MEDIUM),
     "PLE": (Category.BUG, Severity.HIGH),
+    # Static checks of what only runs at run time: often wrong about dynamic code.
+    "PLE0604": (Category.BUG, Severity.LOW),  # __all__ with a non-string
+    "PLE0605": (Category.BUG, Severity.LOW),  # __all__ built by an expression
+    "PLE0704": (Category.BUG, Severity.LOW),  # bare raise in a helper called from except
+    "PLE2502": (Category.SECURITY, Severity.MEDIUM),  # bidirectional control characters
     "B": (Category.BUG, Severity.LOW),
     "S": (Category.SECURITY, Severity.MEDIUM),
     "E": (Category.STYLE, Severity.INFO),

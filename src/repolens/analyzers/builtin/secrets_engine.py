@@ -102,7 +102,7 @@ _MIGRATION_ID = re.compile(r"^\s*(down_revision|revision|branch_labels|Revision 
 _INTEGRITY = re.compile(r"\b(sha1|sha256|sha384|sha512)-[A-Za-z0-9+/]{20,}={0,2}")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_KEYS = re.compile(r"(?<![a-z])(etag|checksum|sha(1|256|512)?|md5|digest|integrity|hash"
-                        r"|commit)(?![a-z])", re.IGNORECASE)  # fmt: skip
+                        r"|commit|githead|revision)(?![a-z])", re.IGNORECASE)  # fmt: skip
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
 # Names that hold a secret rather than the secret ("password1", a field name,
 # "django-insecure-", a prefix), and placeholders in examples: words, not keys.
