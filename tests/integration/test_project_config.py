@@ -59,3 +59,42 @@ def test_a_ruff_configuration_that_extends_a_server_file_is_not_used(
     (step,) = report.steps
     assert any("outside the repository" in warning for warning in step.warnings)
     assert {f.rule_id for f in report.findings} == {"F401"}  # repolens's rules instead
+
+
+SHELL = "import subprocess\n\n\ndef run(c):\n    subprocess.call(c, shell=True)\n"
+
+
+def test_bandit_follows_the_projects_skips_and_excluded_folders(
+    make_repo: Callable[..., Repo], settings: Settings
+) -> None:
+    repo = make_repo()
+    config = '[tool.bandit]\nskips = ["B404"]\nexclude_dirs = ["tools"]\n'
+    repo.commit({"pyproject.toml": config, "app.py": SHELL, "tools/dev.py": SHELL})
+    report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["bandit"]), settings)
+    assert {(f.path, f.rule_id) for f in report.findings} == {("app.py", "B602")}
+
+
+def test_semgrep_follows_the_projects_semgrepignore(
+    make_repo: Callable[..., Repo], settings: Settings
+) -> None:
+    repo = make_repo()
+    repo.commit({".semgrepignore": "# generated clients\nclients/\n", "app.py": SHELL,
+                 "clients/api.py": SHELL})  # fmt: skip
+    report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["semgrep"]), settings)
+    assert {f.path for f in report.findings} == {"app.py"}
+
+
+def test_secrets_in_the_projects_detect_secrets_baseline_are_accepted(
+    make_repo: Callable[..., Repo], settings: Settings
+) -> None:
+    import hashlib
+    import json
+
+    accepted, fresh = "AKIAZ7QW3RTY5UIO9PLK", "AKIAQQ2W3E4R5T6Y7U8I"
+    baseline = {"results": {"config.py": [{"type": "AWS Access Key", "line_number": 1,
+                "hashed_secret": hashlib.sha1(accepted.encode()).hexdigest()}]}}  # fmt: skip
+    repo = make_repo()
+    repo.commit({".secrets.baseline": json.dumps(baseline),
+                 "config.py": f'KEY = "{accepted}"\nOTHER = "{fresh}"\n'})  # fmt: skip
+    report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["secrets"]), settings)
+    assert [(f.path, f.line) for f in report.findings] == [("config.py", 2)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from repolens import documents
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -18,9 +19,21 @@ from repolens.analyzers.base import (
     SourceFile,
 )
 
+TestId = Annotated[str, Field(pattern=r"^B[0-9]{3}$")]
+
 
 class BanditOptions(BaseModel):
-    skips: list[Annotated[str, Field(pattern=r"^B[0-9]{3}$")]] = ["B101"]  # assert: test noise
+    skips: list[TestId] = ["B101"]  # assert: test noise
+    # Read from the project's [tool.bandit] by `configure`: folders it leaves out.
+    exclude: list[Annotated[str, Field(max_length=500)]] = Field([], max_length=200)
+    config_sha256: str | None = None
+
+
+class _ProjectBandit(BaseModel):
+    """What repolens takes of a project's `[tool.bandit]`."""
+
+    skips: list[TestId] = Field([], max_length=200)
+    exclude_dirs: list[Annotated[str, Field(max_length=500)]] = Field([], max_length=200)
 
 
 _LEVELS = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
@@ -40,9 +53,32 @@ class BanditAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"
 
+    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+        """OPTIONS with the project's `[tool.bandit]` skips and excluded folders."""
+        text = documents.repository_text(snapshot.root, "pyproject.toml")
+        if text is None or "[tool.bandit" not in text:
+            return options, []
+        try:
+            section = documents.toml(text).get("tool", {}).get("bandit", {})
+            project = _ProjectBandit.model_validate(section)
+        except (documents.Unreadable, ValidationError) as exc:
+            return options, [f"bandit: [tool.bandit] is not used: {str(exc).splitlines()[0]}"]
+        assert isinstance(options, BanditOptions)
+        excluded = [d.strip("./").rstrip("/") for d in project.exclude_dirs if d.strip("./")]
+        update = {"skips": sorted({*options.skips, *project.skips}), "exclude": excluded,
+                  "config_sha256": documents.digest(text)}  # fmt: skip
+        return options.model_copy(update=update), []
+
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
         options = context.options
         assert isinstance(options, BanditOptions)
+        if options.exclude:
+            snapshot = snapshot.with_files(
+                f for f in snapshot.files
+                if not any(f.path == d or f.path.startswith(d + "/") for d in options.exclude)
+            )  # fmt: skip
+            if not snapshot.files:
+                return Outcome([])
         argv = [tool.executable("bandit"), "--format", "json", "--quiet"]
         if options.skips:
             argv += ["--skip", ",".join(options.skips)]

@@ -11,13 +11,13 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 
+from repolens import documents
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
     Category,
     Confidence,
     Finding,
-    NoOptions,
     Outcome,
     Severity,
     Snapshot,
@@ -28,10 +28,17 @@ from repolens.analyzers.builtin import secrets_engine
 _SKIPPED_LANGUAGES = frozenset({"markdown", "restructuredtext"})
 
 
+BASELINE = ".secrets.baseline"  # detect-secrets' own: the secrets a project has accepted
+
+
+class SecretsOptions(BaseModel):
+    baseline_sha256: str | None = None  # set by `configure` when the project has a baseline
+
+
 class SecretsAnalyzer:
     name: ClassVar[str] = "secrets"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[BaseModel]] = SecretsOptions
     batch_size: ClassVar[int | None] = 300
 
     @property
@@ -39,11 +46,20 @@ class SecretsAnalyzer:
         return tool.package_version("detect-secrets")
 
     def applies_to(self, file: SourceFile) -> bool:
-        return file.language not in _SKIPPED_LANGUAGES
+        return file.language not in _SKIPPED_LANGUAGES and file.path != BASELINE
+
+    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+        text = documents.repository_text(snapshot.root, BASELINE, secrets_engine.MAX_BASELINE)
+        if text is None:
+            return options, []
+        return options.model_copy(update={"baseline_sha256": documents.digest(text)}), []
 
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+        options = context.options
+        assert isinstance(options, SecretsOptions)
+        accepted = ["--baseline", BASELINE] if options.baseline_sha256 else []
         found = tool.run_json(
-            [sys.executable, "-m", secrets_engine.__name__, *snapshot.arguments()],
+            [sys.executable, "-m", secrets_engine.__name__, *accepted, *snapshot.arguments()],
             cwd=snapshot.root,
             timeout=context.timeout_seconds,
             env=context.environment,

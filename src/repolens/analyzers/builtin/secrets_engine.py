@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -160,14 +161,35 @@ def whole(line: str, value: str) -> tuple[str, int]:
     return line[begin:end], begin
 
 
-def main(paths: list[str]) -> None:
+MAX_BASELINE = 5_000_000
+
+
+def accepted(path: str) -> set[tuple[str, str]]:
+    """(file, hashed secret) of every secret in a detect-secrets baseline at PATH;
+    nothing when it is missing, too large or not what a baseline is."""
+    try:
+        if os.path.islink(path) or os.path.getsize(path) > MAX_BASELINE:
+            return set()
+        with open(path, encoding="utf-8") as handle:
+            results = json.load(handle).get("results", {})
+        return {(str(name).removeprefix("./"), str(entry["hashed_secret"]))
+                for name, entries in results.items() for entry in entries}  # fmt: skip
+    except (OSError, ValueError, AttributeError, KeyError, TypeError, RecursionError):
+        return set()
+
+
+def main(arguments: list[str]) -> None:
     from detect_secrets.settings import default_settings, get_plugins
 
+    known: set[tuple[str, str]] = set()
+    if arguments[:1] == ["--baseline"]:
+        known, arguments = accepted(arguments[1]), arguments[2:]
     found = []
     with default_settings():
         patterns = candidate_patterns(list(get_plugins()))
-        for path in paths:
-            found += [record(path, secret) for secret in scan(path, patterns)]
+        for path in arguments:
+            found += [record(path, secret) for secret in scan(path, patterns)
+                      if (path.removeprefix("./"), secret.secret_hash) not in known]  # fmt: skip
     json.dump(found, sys.stdout)
 
 

@@ -15,8 +15,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import pathspec
 from pydantic import AfterValidator, BaseModel, Field
 
+from repolens import documents
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -63,6 +65,8 @@ class SemgrepOptions(BaseModel):
         Field([], max_length=10)
     )
     per_file_timeout_seconds: int = Field(30, ge=1, le=600)
+    # The project's .semgrepignore (gitignore patterns), read by `configure`.
+    ignore: list[Annotated[str, Field(max_length=500)]] = Field([], max_length=1000)
 
 
 class SemgrepAnalyzer:
@@ -78,9 +82,23 @@ class SemgrepAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language in LANGUAGES
 
+    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+        """OPTIONS with the patterns of the project's `.semgrepignore`."""
+        text = documents.repository_text(snapshot.root, ".semgrepignore")
+        if text is None:
+            return options, []
+        lines = [line.strip() for line in text.splitlines()
+                 if line.strip() and not line.startswith(("#", ":include"))]  # fmt: skip
+        return options.model_copy(update={"ignore": lines[:1000]}), []
+
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
         options = context.options
         assert isinstance(options, SemgrepOptions)
+        if options.ignore:
+            ignored = pathspec.GitIgnoreSpec.from_lines(options.ignore)
+            snapshot = snapshot.with_files(
+                f for f in snapshot.files if not ignored.match_file(f.path)
+            )
         groups: dict[str, list[SourceFile]] = defaultdict(list)
         for file in snapshot.files:
             groups[file.language].append(file)
