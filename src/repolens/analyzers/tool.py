@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from repolens import __version__
+from repolens.analyzers.base import Severity
 from repolens.errors import ToolError
+
+# A linter's own levels, as repolens ranks them: its errors are worth a look, not
+# more, unless one of its rules says otherwise.
+LINT_LEVELS = {
+    "error": Severity.MEDIUM,
+    "warning": Severity.LOW,
+    "info": Severity.INFO,
+    "style": Severity.INFO,
+}
 
 
 def executable(name: str) -> str:

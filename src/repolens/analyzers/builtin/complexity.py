@@ -88,8 +88,7 @@ class ComplexityAnalyzer:
             )
 
         if ccn > options.ccn_medium:
-            # Hard to change safely, a risk to maintain: never ranked with a hole an
-            # attacker can use.
+            # A risk to maintain, never ranked with a hole an attacker can use.
             severity = Severity.MEDIUM if ccn > options.ccn_high else Severity.LOW
             add(
                 "cyclomatic-complexity",

@@ -19,12 +19,7 @@ from repolens.analyzers.base import (
     SourceFile,
 )
 
-LEVELS = {
-    "error": Severity.MEDIUM,
-    "warning": Severity.LOW,
-    "info": Severity.INFO,
-    "style": Severity.INFO,
-}
+LEVELS = tool.LINT_LEVELS
 # Rules about what the image can do or where its parts come from: (severity, CWE).
 WEAKNESSES = {
     "DL3002": (Severity.MEDIUM, 250),  # the last USER is root

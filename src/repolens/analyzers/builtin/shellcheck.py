@@ -19,12 +19,7 @@ from repolens.analyzers.base import (
     SourceFile,
 )
 
-LEVELS = {
-    "error": Severity.MEDIUM,
-    "warning": Severity.LOW,
-    "info": Severity.INFO,
-    "style": Severity.INFO,
-}
+LEVELS = tool.LINT_LEVELS
 # Codes that are dangerous rather than untidy: (severity, CWE).
 WEAKNESSES = {
     2115: (Severity.HIGH, 73),  # rm -rf "$var/"* with $var possibly empty
