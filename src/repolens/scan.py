@@ -81,6 +81,7 @@ class ScanRequest:
     credentials: Credentials | None = field(default=None, repr=False)
     output: Path | None = None  # where the reports go: never scanned, if it is inside
     baseline: bool = True  # judge findings against the repository's .repolens-baseline.json
+    compare_to: str | None = None  # a commit: the report says which files were renamed since
 
 
 def result_cache(settings: Settings) -> ResultCache:
@@ -134,6 +135,8 @@ def run(
                          steps, started, coverage,
                          lambda merged: suppressions.honoured(snapshot, merged))  # fmt: skip
         report.suppressed = suppressions.count(snapshot, analysed)
+        if request.compare_to:
+            report.renamed = co.renamed_since(request.compare_to)
         return _judged(report, accepted, co)
 
 

@@ -489,3 +489,30 @@ def test_progress_reported_right_after_a_heartbeat_still_reaches_the_run(
         with sessions() as session:
             seen.append(runs.get(session, run_id).progress)
     assert seen == [25, 50, 75, 99]
+
+
+def test_a_renamed_file_keeps_its_findings_from_one_run_to_the_next(
+    sessions: sessionmaker[Session], settings: Settings, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo()
+    code = "import subprocess\n\n\ndef run(c):\n    subprocess.call(c, shell=True)\n"
+    repo.commit({"app/runner.py": code})
+    with sessions.begin() as session:
+        project = projects.create(session, name="renames", repository_url=str(repo.path))
+
+    def scanned() -> list[tuple[str, str, str]]:
+        with sessions.begin() as session:
+            run_id = runs.create(session, project.id, trigger="manual").id
+        assert pipeline.execute(run_id, settings, sessions) == "completed"
+        with sessions() as session:
+            rows = session.scalars(select(models.Finding).where(models.Finding.run_id == run_id))
+            return sorted((row.path, row.rule_id, row.state) for row in rows)
+
+    first = scanned()
+    repo.git("mv", "app/runner.py", "app/commands.py")
+    repo.commit({}, "rename")
+    second = scanned()
+    assert first and [state for _, _, state in first] == ["new"] * len(first)
+    assert [(path, state) for path, _, state in second] == [("app/commands.py", "existing")] * len(
+        first
+    )  # neither new nor fixed: the same findings, moved

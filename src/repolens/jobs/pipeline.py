@@ -188,8 +188,13 @@ def _start(
             options = dict(project.analyzer_options or {})
             if project.plan_path:
                 options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
-            request = scan.ScanRequest(location=project.repository_url, ref=run.ref,
-                                       options=options)  # fmt: skip
+            before = results.previous_run(session, run)
+            request = scan.ScanRequest(
+                location=project.repository_url,
+                ref=run.ref,
+                options=options,
+                compare_to=before.commit_sha if before else None,
+            )
     if run.status == "cancelled":
         feed.finished(run)
         return None

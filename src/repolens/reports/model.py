@@ -79,6 +79,7 @@ class Report(BaseModel):
     by_role: dict[str, int] = {}  # findings per role of their file; the score counts "source"
     baseline: BaselineUse | None = None
     suppressed: dict[str, int] = {}  # inline suppression markers in the analysed files, by kind
+    renamed: dict[str, str] = {}  # old path: new path, since the commit compared to
 
     def gated(self, threshold: Severity) -> list[Finding]:
         """The findings the gate judges at THRESHOLD: with a baseline, new ones only."""

@@ -7,12 +7,13 @@ that run had and this one has not is stored again as `fixed`."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from repolens import scoring
+from repolens import fingerprints, scoring
 from repolens.analyzers.base import Category, Finding, Severity
 from repolens.reports.model import Report
 from repolens.storage import models
@@ -48,7 +49,7 @@ def record(session: Session, run: models.Run, report: Report) -> list[dict[str, 
                 models.Finding.run_id == before.id, models.Finding.state != "fixed"
             )
         )
-        known = {row.fingerprint: row for row in rows}
+        known = _as_now(list(rows), report.renamed)
     current = {f.fingerprint for f in report.findings}
     new: list[dict[str, Any]] = []
     for finding in report.findings:
@@ -102,6 +103,26 @@ def rescore(session: Session, run: models.Run) -> None:
     score = scoring.score(counted, int(run.summary.get("scored_lines", 0)))
     run.summary = {**run.summary, "score": score.score, "grade": score.grade,
                    "by_severity": score.by_severity}  # fmt: skip
+
+
+def _as_now(rows: list[models.Finding], renamed: dict[str, str]) -> dict[str, models.Finding]:
+    """The previous run's findings by the fingerprint they have now: those in a
+    file renamed since are fingerprinted under its new name (as `fingerprints`
+    would, ordinal and all), so a rename is neither fixed nor new."""
+    ordered = sorted(rows, key=lambda r: (r.path, r.line or 0, r.column or 0, r.analyzer,
+                                          r.rule_id, r.message))  # fmt: skip
+    seen: Counter[tuple[str, ...]] = Counter()
+    known = {}
+    for row in ordered:
+        anchor = " ".join((row.snippet or row.message).split())
+        key = (row.analyzer, row.rule_id, row.path, anchor)
+        mark = fingerprints.Mark(*key, seen[key])
+        seen[key] += 1
+        now = (
+            mark.moved_to(renamed[row.path]).fingerprint if row.path in renamed else row.fingerprint
+        )
+        known[now] = row
+    return known
 
 
 def _fixed(old: models.Finding, run: models.Run) -> models.Finding:
