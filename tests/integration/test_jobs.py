@@ -516,3 +516,26 @@ def test_a_renamed_file_keeps_its_findings_from_one_run_to_the_next(
     assert [(path, state) for path, _, state in second] == [("app/commands.py", "existing")] * len(
         first
     )  # neither new nor fixed: the same findings, moved
+
+
+def test_the_pdf_of_a_run_shows_the_projects_score_trend(
+    sessions: sessionmaker[Session], settings: Settings, make_repo: Callable[..., Repo]
+) -> None:
+    import pypdfium2
+
+    repo = make_repo()
+    repo.commit({"README.md": "# trend\n"})
+    with sessions.begin() as session:
+        project = projects.create(session, name="trend", repository_url=str(repo.path))
+    ids = []
+    for code in ("x = 1\n", "import subprocess\nsubprocess.call(x, shell=True)\n"):
+        repo.commit({"app.py": code})
+        with sessions.begin() as session:
+            ids.append(runs.create(session, project.id, trigger="manual").id)
+        assert pipeline.execute(ids[-1], settings, sessions) == "completed"
+    assert rendering.render(ids[-1], settings, sessions) == ["pdf"]
+
+    pdf = pypdfium2.PdfDocument(str(rendering.directory(settings, ids[-1]) / "report.pdf"))
+    text = pdf[0].get_textpage().get_text_range()
+    assert "Trend" in text and f"run {ids[0]}" in text and f"run {ids[1]}" in text
+    assert "100 A" in text  # the first run's score, before the shell call came in

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.reports import formats
-from repolens.reports.model import Report
+from repolens.reports.model import Report, TrendPoint
 from repolens.settings import Settings
 from repolens.storage import models, runs
 
@@ -37,10 +37,31 @@ def render(run_id: int, settings: Settings, sessions: sessionmaker[Session]) -> 
         return []
     report = Report.model_validate_json(source.read_bytes())
     with sessions.begin() as session:
-        if runs.find(session, run_id) is None:  # deleted with its project meanwhile
+        run = runs.find(session, run_id)
+        if run is None:  # deleted with its project meanwhile
             return []
+        report.trend = trend(session, run)
         store(session, run_id, formats.write(report, wanted, directory(settings, run_id)))
     return wanted
+
+
+TREND = 10  # scores the PDF shows
+
+
+def trend(session: Session, run: models.Run) -> list[TrendPoint]:
+    """RUN's project's last completed scores up to RUN, oldest first."""
+    earlier = session.scalars(
+        select(models.Run)
+        .where(models.Run.project_id == run.project_id, models.Run.status == "completed",
+               models.Run.id <= run.id)
+        .order_by(models.Run.id.desc())
+        .limit(TREND)
+    )  # fmt: skip
+    return [
+        TrendPoint(run_id=r.id, finished_at=r.finished_at, score=r.summary.get("score", 0),
+                   grade=r.summary.get("grade", ""))
+        for r in reversed(list(earlier))
+    ]  # fmt: skip
 
 
 def store(session: Session, run_id: int, written: list[Path]) -> None:

@@ -59,6 +59,15 @@ class BaselineUse(BaseModel):
     existing: int
 
 
+class TrendPoint(BaseModel):
+    """The score of one earlier scan of the same project (the service knows them)."""
+
+    run_id: int
+    finished_at: datetime | None = None
+    score: int
+    grade: str
+
+
 class Report(BaseModel):
     schema_version: Literal[1] = 1
     tool: str = "repolens"
@@ -80,6 +89,7 @@ class Report(BaseModel):
     baseline: BaselineUse | None = None
     suppressed: dict[str, int] = {}  # inline suppression markers in the analysed files, by kind
     renamed: dict[str, str] = {}  # old path: new path, since the commit compared to
+    trend: list[TrendPoint] = []  # the project's recent scores, oldest first, this one last
 
     def gated(self, threshold: Severity) -> list[Finding]:
         """The findings the gate judges at THRESHOLD: with a baseline, new ones only."""
