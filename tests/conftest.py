@@ -12,6 +12,15 @@ from repolens.settings import Settings
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
+def seed_file(prefix: str) -> Path:
+    """The design document PREFIX from ../shared/seeds, beside a checkout of the
+    repository; the test is skipped, saying why, where it is not there."""
+    found = sorted(SEEDS.glob(f"{prefix}_*.txt")) if SEEDS.is_dir() else []
+    if not found:
+        pytest.skip(f"the seed documents are not beside this checkout ({SEEDS})")
+    return found[0]
+
+
 class Repo:
     """A real git repository in a temporary directory, for tests to commit to."""
 

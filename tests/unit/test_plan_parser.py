@@ -7,7 +7,7 @@ import pytest
 from repolens.plan import progress
 from repolens.plan.model import TaskStatus
 from repolens.plan.parser import parse, repair_mojibake
-from tests.conftest import SEEDS
+from tests.conftest import seed_file
 
 
 def statuses(text: str) -> list[tuple[str, str]]:
@@ -26,14 +26,14 @@ SEED_COUNTS = {
 
 @pytest.mark.parametrize("seed", sorted(SEED_COUNTS))
 def test_seed_plans_are_counted_as_a_person_counts_them(seed: str) -> None:
-    path = next(SEEDS.glob(f"{seed}_*.txt"))
+    path = seed_file(seed)
     document = parse(path.read_text(encoding="utf-8"), path.name)
 
     assert dict(Counter(t.status.value for t in document.tasks)) == SEED_COUNTS[seed]
 
 
 def test_seed_phases_are_the_repeated_second_level_headings() -> None:
-    path = next(SEEDS.glob("002_*.txt"))
+    path = seed_file("002")
     document = parse(path.read_text(encoding="utf-8"), path.name)
     summary = progress.summarise({path.name: document}, [])
 
@@ -46,7 +46,7 @@ def test_seed_phases_are_the_repeated_second_level_headings() -> None:
 
 
 def test_seed_table_rows_and_titles_keep_their_text() -> None:
-    path = next(SEEDS.glob("004_*.txt"))
+    path = seed_file("004")
     tasks = parse(path.read_text(encoding="utf-8"), path.name).tasks
 
     titles = [t.title for t in tasks]
