@@ -14,7 +14,7 @@ from repolens import fingerprints, scoring
 from repolens.analyzers.base import Category, Finding, Severity
 from repolens.plan import progress
 from repolens.plan.parser import parse
-from repolens.reports.model import InventoryReport, Report, Target
+from repolens.reports.model import InventoryReport, Report, StepReport, Target
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, results, runs
 from tests.integration.databases import database_url
@@ -36,14 +36,18 @@ def finding(rule: str, snippet: str) -> Finding:
                    line=1, snippet=snippet)  # fmt: skip
 
 
-def report(found: list[Finding], plan_text: str = "- [ ] a\n- [x] b\n") -> Report:
+def report(
+    found: list[Finding], plan_text: str = "- [ ] a\n- [x] b\n", bandit: str = "completed"
+) -> Report:
     stamped = fingerprints.assign(found)
     now = datetime.now(UTC)
+    step = StepReport(analyzer="bandit", version="1", status=bandit, findings=len(found),
+                      files_analyzed=1, files_cached=0, seconds=0.1)  # fmt: skip
     return Report(
         tool_version="test", target=Target(label="repo", commit="abc123"), started_at=now,
         finished_at=now, duration_seconds=0.0,
         inventory=InventoryReport(files=1, lines=100, languages={}, skipped={}),
-        steps=[], findings=stamped, score=scoring.score(stamped, 100),
+        steps=[step], findings=stamped, score=scoring.score(stamped, 100),
         plan=progress.summarise({"plan.md": parse(plan_text, "plan.md")}, []),
     )  # fmt: skip
 
@@ -69,6 +73,17 @@ def test_findings_are_new_then_existing_and_vanished_ones_are_fixed(session: Ses
     assert states(session, first) == {"eval(a)": "new", "exec(b)": "new"}
     assert states(session, second) == {"eval(a)": "existing", "pickle": "new", "exec(b)": "fixed"}
     assert (second.summary["new"], second.summary["fixed"]) == (1, 1)
+
+
+def test_a_finding_is_not_fixed_by_an_analyzer_that_failed(session: Session) -> None:
+    project = projects.create(session, name="p", repository_url="file:///repo")
+    first = completed_run(session, project, [finding("B1", "eval(a)")])
+    second = runs.create(session, project.id, trigger="push")
+    results.record(session, second, report([], bandit="failed"))  # stopped at the time limit
+
+    assert states(session, first) == {"eval(a)": "new"}
+    assert states(session, second) == {"eval(a)": "existing"}
+    assert second.summary["fixed"] == 0
 
 
 def test_storing_a_run_twice_stores_it_once(session: Session) -> None:

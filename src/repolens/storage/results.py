@@ -3,7 +3,8 @@
 Storing is idempotent: a run's results are replaced, never appended, so a run
 that a worker retried after a crash is stored exactly once. Each finding is
 `new` or `existing` by its fingerprint in the previous completed run, and what
-that run had and this one has not is stored again as `fixed`."""
+that run had and this one has not is stored again as `fixed`, when the analyzer
+that found it ran to completion this time; otherwise it stays `existing`."""
 
 from __future__ import annotations
 
@@ -61,9 +62,12 @@ def record(session: Session, run: models.Run, report: Report) -> list[dict[str, 
         triage = known[finding.fingerprint].triage if state == "existing" else "open"
         session.add(models.Finding(run_id=run.id, project_id=run.project_id, state=state,
                                    triage=triage, **data))  # fmt: skip
-    for fingerprint, old in known.items():
-        if fingerprint not in current:
-            session.add(_fixed(old, run))
+    # Only an analyzer that ran to completion can say a finding of its is gone.
+    completed = {step.analyzer for step in report.steps if step.status == "completed"}
+    gone = {fingerprint: old for fingerprint, old in known.items() if fingerprint not in current}
+    for old in gone.values():
+        session.add(_carried(old, run, "fixed" if old.analyzer in completed else "existing"))
+    fixed = sum(old.analyzer in completed for old in gone.values())
     _steps(session, run, report)
     _plan(session, run, report)
     _skills(session, run, report)
@@ -76,7 +80,7 @@ def record(session: Session, run: models.Run, report: Report) -> list[dict[str, 
         "files": report.inventory.files,
         "lines": report.inventory.lines,
         "new": len(current - set(known)),
-        "fixed": len(set(known) - current),
+        "fixed": fixed,
         "scored_lines": report.coverage.lines if report.coverage else report.inventory.lines,
     }
     session.flush()
@@ -125,9 +129,10 @@ def _as_now(rows: list[models.Finding], renamed: dict[str, str]) -> dict[str, mo
     return known
 
 
-def _fixed(old: models.Finding, run: models.Run) -> models.Finding:
+def _carried(old: models.Finding, run: models.Run, state: str) -> models.Finding:
+    """OLD into RUN as STATE: fixed, or (its analyzer did not finish) as it was."""
     columns = {c.key: getattr(old, c.key) for c in models.Finding.__table__.columns}
-    columns.update(id=None, run_id=run.id, state="fixed")
+    columns.update(id=None, run_id=run.id, state=state)
     return models.Finding(**columns)
 
 
