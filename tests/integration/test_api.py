@@ -355,3 +355,20 @@ def test_a_finding_marked_false_positive_leaves_the_score_now_and_in_later_runs(
     carried = client.get(f"{API}/runs/{second['id']}/findings").json()["items"]
     assert [f["triage"] for f in carried if f["rule_id"] == "B602"] == ["false_positive"]
     assert second["summary"]["score"] == rescored
+
+
+def test_cancelling_a_queued_run_tells_the_notify_url_as_a_cancel_in_the_worker_does(
+    tmp_path: Path,
+) -> None:
+    with redis_url() as broker:  # no worker: the run stays queued until it is cancelled
+        settings = Settings(data_dir=tmp_path, broker_url=broker)
+        migrate.upgrade(settings)
+        with TestClient(create_app(settings)) as client:
+            body = {"name": "n", "repository_url": str(tmp_path),
+                    "notify_url": "http://127.0.0.1:9/hook"}  # fmt: skip
+            project = client.post(f"{API}/projects", json=body).json()
+            run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
+            assert client.delete(f"{API}/jobs/{run['id']}").json()["status"] == "cancelled"
+        with sqlite3.connect(tmp_path / "repolens.db") as database:
+            notices = database.execute("SELECT payload FROM outbox WHERE topic = 'run.notify'")
+            assert [json.loads(payload)["run_id"] for (payload,) in notices] == [run["id"]]

@@ -85,6 +85,7 @@ def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     if run.status == "queued":
         jobs.queue.cancel(run.id, run.job_id)
         run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
+        runs.order_notice(session, run)  # as a cancel through the pipeline does
         session.commit()
         jobs.feed.finished(run)
     return run
