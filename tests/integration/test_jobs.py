@@ -539,3 +539,19 @@ def test_the_pdf_of_a_run_shows_the_projects_score_trend(
     text = pdf[0].get_textpage().get_text_range()
     assert "Trend" in text and f"run {ids[0]}" in text and f"run {ids[1]}" in text
     assert "100 A" in text  # the first run's score, before the shell call came in
+
+
+def test_a_run_queued_where_nobody_could_announce_it_is_announced_as_it_is_dispatched(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    hub = MemoryHub()
+    run_id = new_run(sessions, str(tmp_path))  # as `repolens refresh` writes it: no sender
+    assert outbox.dispatch(sessions, Recording(), feed=Feed(hub)) == 1
+    queued = [e.type for e in hub.history(f"run:{run_id}").events]
+    assert queued == ["run.queued"]
+
+    sessions.configure(info={runs.SENDS_WITHIN: outbox.LEASE_SECONDS})  # a sender announced it
+    leased = new_run(sessions, str(tmp_path))
+    lease_over = now() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.dispatch(sessions, Recording(), at=lease_over, feed=Feed(hub)) == 1
+    assert hub.history(f"run:{leased}").events == []  # not announced a second time

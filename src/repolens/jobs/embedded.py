@@ -87,7 +87,7 @@ class Embedded:
                 if time.monotonic() - last[work] >= every:
                     last[work] = time.monotonic()
                     self._safely(work)
-            self._safely(lambda: outbox.dispatch(self.sessions, self.queue))
+            self._safely(lambda: outbox.dispatch(self.sessions, self.queue, feed=self.feed))
             self._wake.wait(0.5)
             self._wake.clear()
 

@@ -143,11 +143,18 @@ def send(
 
 
 def dispatch(
-    sessions: sessionmaker[Session], queue: JobQueue, batch: int = 100, at: datetime | None = None
+    sessions: sessionmaker[Session],
+    queue: JobQueue,
+    batch: int = 100,
+    at: datetime | None = None,
+    feed: Feed | None = None,
 ) -> int:
     """Send up to BATCH pending messages whose lease, if any, has run out (AT,
-    default now); returns how many went out."""
+    default now); returns how many went out. A queued run whose writer had no
+    way to tell live clients (no lease: the command line, another process) is
+    announced to FEED as it goes out."""
     sent, moment = 0, at or now()
+    unannounced: list[int] = []
     due = or_(OutboxMessage.send_after.is_(None), OutboxMessage.send_after <= moment)
     with sessions.begin() as session:
         pending = session.scalars(
@@ -167,6 +174,14 @@ def dispatch(
             message.dispatched_at = now()
             message.attempts += 1
             sent += 1
+            if message.topic == runs.QUEUED and message.send_after is None:
+                unannounced.append(int(message.payload["run_id"]))
+    if feed is not None and unannounced:
+        with sessions() as session:
+            for run_id in unannounced:
+                run = runs.find(session, run_id)
+                if run is not None:
+                    feed.queued(run)
     return sent
 
 

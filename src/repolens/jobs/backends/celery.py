@@ -259,19 +259,19 @@ def _register_periodic(
         )
         grace = timedelta(seconds=settings.cancel_grace_seconds)
         recovery.terminate_overdue(sessions(), CeleryQueue(app), grace, feed())
-        outbox.dispatch(sessions(), CeleryQueue(app))
+        outbox.dispatch(sessions(), CeleryQueue(app), feed=feed())
         return requeued
 
     @app.task(name="repolens.dispatch")
     def dispatch() -> int:
-        return outbox.dispatch(sessions(), CeleryQueue(app))
+        return outbox.dispatch(sessions(), CeleryQueue(app), feed=feed())
 
     @app.task(name="repolens.schedule")
     def scheduled() -> list[int]:
         created = schedule.trigger_due(
             sessions(), min_interval_seconds=settings.schedule_min_interval_seconds
         )
-        outbox.dispatch(sessions(), CeleryQueue(app))
+        outbox.dispatch(sessions(), CeleryQueue(app), feed=feed())
         return created
 
     @app.task(name="repolens.clean_up")
