@@ -372,3 +372,32 @@ def test_cancelling_a_queued_run_tells_the_notify_url_as_a_cancel_in_the_worker_
         with sqlite3.connect(tmp_path / "repolens.db") as database:
             notices = database.execute("SELECT payload FROM outbox WHERE topic = 'run.notify'")
             assert [json.loads(payload)["run_id"] for (payload,) in notices] == [run["id"]]
+
+
+def test_a_notice_waiting_to_be_retried_holds_no_job_slot_in_the_embedded_runtime(
+    tmp_path: Path, make_repo: Callable[..., Repo]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", job_workers=1,
+                        notify_retry_seconds=30)  # fmt: skip
+    migrate.upgrade(settings)
+    repo = make_repo()
+    repo.commit({"app.py": "x = 1\n"})
+    receiver = Recorder([503, 204])
+    try:
+        with TestClient(create_app(settings)) as client:
+            first = notified_run(client, repo, receiver)
+            deadline = time.monotonic() + 30
+            while not receiver.received:  # the first try failed: the next is 15 to 30 s away
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            project_id = client.get(f"{API}/runs/{first}").json()["project_id"]
+            second = client.post(f"{API}/projects/{project_id}/refresh", json={}).json()
+            # The only job slot is free meanwhile: the next scan runs now, not after the wait.
+            assert wait_until_done(client, second["id"], seconds=10)["status"] == "completed"
+            while len(receiver.received) < 2:  # its own notice, before the first one's retry
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            told = [json.loads(request.body)["run"]["id"] for request in receiver.received]
+            assert told == [first, second["id"]]
+    finally:
+        receiver.shutdown()

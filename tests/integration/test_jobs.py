@@ -555,3 +555,20 @@ def test_a_run_queued_where_nobody_could_announce_it_is_announced_as_it_is_dispa
     lease_over = now() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
     assert outbox.dispatch(sessions, Recording(), at=lease_over, feed=Feed(hub)) == 1
     assert hub.history(f"run:{leased}").events == []  # not announced a second time
+
+
+def test_the_embedded_dispatcher_reaps_a_run_whose_heartbeat_went_quiet(
+    sessions: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    from repolens.jobs.embedded import Embedded
+
+    quiet = settings.model_copy(update={"heartbeat_stale_seconds": 1})
+    run_id = new_run(sessions, str(tmp_path))
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        run.status, run.attempts, run.heartbeat_at = "running", 1, now() - timedelta(minutes=5)
+    embedded = Embedded(quiet, sessions)
+    embedded.queue = Recording()
+    embedded.tick({})  # one pass, as the dispatcher thread makes them
+    assert runs.get_status(sessions, run_id) == "queued"
+    assert embedded.queue.sent == [run_id]  # and sent again by the same pass's outbox

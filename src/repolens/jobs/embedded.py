@@ -8,13 +8,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.errors import DeliveryFailed
 from repolens.git.scratch import Scratch
 from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
 from repolens.jobs.backends.local import LocalQueue
-from repolens.jobs.queue import JobQueue
+from repolens.jobs.queue import PERIODS, JobQueue
 from repolens.realtime.feed import Feed
 from repolens.settings import Settings
 
@@ -30,6 +32,7 @@ class Embedded:
         self.feed = feed or Feed(None)
         self.queue: JobQueue = self._queue()
         self.marker = outbox.send_on_commit(sessions, self.queue, self.feed)
+        self._attempts: dict[int, int] = {}  # notices waiting for their next try
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch, name="repolens-outbox",
@@ -77,19 +80,52 @@ class Embedded:
         rendering.render(run_id, self.settings, self.sessions)
 
     def _notify(self, run_id: int) -> None:
-        notifying.deliver_retrying(run_id, self.settings, self.sessions)
+        """One delivery; a transient failure is tried again later by a timer that
+        puts it back in the queue, so no job slot waits through the backoff."""
+        attempt = self._attempts.pop(run_id, 0)
+        try:
+            notifying.deliver(run_id, self.settings, self.sessions)
+        except DeliveryFailed as exc:
+            if attempt + 1 >= notifying.ATTEMPTS:
+                log.warning("%s; given up after %s attempts", exc, attempt + 1)
+                return
+            pause = notifying.backoff(self.settings, attempt)
+            log.info("%s; again in %.1fs", exc, pause)
+            retry = threading.Timer(pause, self._retry_notify, (run_id, attempt + 1))
+            retry.daemon = True
+            retry.start()
+
+    def _retry_notify(self, run_id: int, attempt: int) -> None:
+        if not self._stopping.is_set():
+            self._attempts[run_id] = attempt
+            self.queue.notify(run_id)
 
     def _dispatch(self) -> None:
-        periodic = {self._rescans: 30.0, self._clean_up: 3600.0}
-        last = dict.fromkeys(periodic, 0.0)
+        last: dict[str, float] = {}
         while not self._stopping.is_set():
-            for work, every in periodic.items():
-                if time.monotonic() - last[work] >= every:
-                    last[work] = time.monotonic()
-                    self._safely(work)
-            self._safely(lambda: outbox.dispatch(self.sessions, self.queue, feed=self.feed))
+            self.tick(last)
             self._wake.wait(0.5)
             self._wake.clear()
+
+    def tick(self, last: dict[str, float]) -> None:
+        """One pass of the dispatcher: the periodic work that is due (by LAST,
+        when each ran), then the outbox."""
+        periodic = {"reap": self._reap, "schedule": self._rescans, "clean_up": self._clean_up}
+        for name, work in periodic.items():
+            if time.monotonic() - last.get(name, float("-inf")) >= PERIODS[name]:
+                last[name] = time.monotonic()
+                self._safely(work)
+        self._safely(lambda: outbox.dispatch(self.sessions, self.queue, feed=self.feed))
+
+    def _reap(self) -> None:
+        """As beat's reaper: runs whose heartbeat went quiet go back to the queue
+        (or fail, past the attempt cap)."""
+        recovery.requeue_orphans(
+            self.sessions,
+            timedelta(seconds=self.settings.heartbeat_stale_seconds),
+            max_attempts=self.settings.job_max_attempts,
+            feed=self.feed,
+        )
 
     def _rescans(self) -> None:
         schedule.trigger_due(

@@ -69,21 +69,12 @@ def deliver(run_id: int, settings: Settings, sessions: sessionmaker[Session]) ->
     return answer.status_code
 
 
-def deliver_retrying(
-    run_id: int, settings: Settings, sessions: sessionmaker[Session], attempts: int = 5
-) -> int | None:
-    """`deliver`, retried in this thread with exponential backoff and jitter (the
-    embedded runner; Celery retries the task instead)."""
-    for attempt in range(attempts):
-        try:
-            return deliver(run_id, settings, sessions)
-        except DeliveryFailed as exc:
-            if attempt == attempts - 1:
-                raise
-            pause = settings.notify_retry_seconds * 2**attempt * random.uniform(0.5, 1.0)
-            log.info("%s; again in %.1fs", exc, pause)
-            time.sleep(pause)
-    return None
+ATTEMPTS = 5  # deliveries of one notice the embedded runtime tries
+
+
+def backoff(settings: Settings, attempt: int) -> float:
+    """Seconds before try ATTEMPT + 1: exponential, with jitter."""
+    return float(settings.notify_retry_seconds * 2**attempt * random.uniform(0.5, 1.0))
 
 
 def signed(delivery: str, timestamp: int, body: bytes, settings: Settings) -> dict[str, str]:

@@ -15,6 +15,10 @@ NOTIFY_QUEUE = "notify"  # telling a project's notify URL that a run ended
 
 QUEUES = (*PRIORITY_RANK, NOTIFY_QUEUE, REPORT_QUEUE)  # every queue a worker may consume
 
+# Periodic work, in seconds between passes: the same in both deployments (beat
+# runs it distributed, the embedded runtime's dispatcher thread in one process).
+PERIODS = {"reap": 15.0, "dispatch": 5.0, "schedule": 60.0, "clean_up": 3600.0}
+
 
 class JobQueue(Protocol):
     backend: str

@@ -31,7 +31,7 @@ from repolens import scan as scan_engine
 from repolens.errors import DeliveryFailed, OverTimeLimit, QueueUnavailable
 from repolens.git.scratch import Scratch
 from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
-from repolens.jobs.queue import NOTIFY_QUEUE, QUEUES, REPORT_QUEUE
+from repolens.jobs.queue import NOTIFY_QUEUE, PERIODS, QUEUES, REPORT_QUEUE
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
@@ -105,10 +105,10 @@ def _reaching(app: Celery) -> Iterator[None]:
 
 
 BEAT_SCHEDULE = {
-    "reap-orphans": {"task": "repolens.reap", "schedule": 15.0},
-    "dispatch-outbox": {"task": "repolens.dispatch", "schedule": 5.0},
-    "scheduled-rescans": {"task": "repolens.schedule", "schedule": 60.0},
-    "clean-up": {"task": "repolens.clean_up", "schedule": 3600.0},
+    "reap-orphans": {"task": "repolens.reap", "schedule": PERIODS["reap"]},
+    "dispatch-outbox": {"task": "repolens.dispatch", "schedule": PERIODS["dispatch"]},
+    "scheduled-rescans": {"task": "repolens.schedule", "schedule": PERIODS["schedule"]},
+    "clean-up": {"task": "repolens.clean_up", "schedule": PERIODS["clean_up"]},
 }
 
 
