@@ -135,6 +135,7 @@ def run(
                          steps, started, coverage,
                          lambda merged: suppressions.honoured(snapshot, merged))  # fmt: skip
         report.suppressed = suppressions.count(snapshot, analysed)
+        report.target.ref = request.ref or co.branch  # which branch HEAD meant
         if request.compare_to:
             report.renamed = co.renamed_since(request.compare_to)
         return _judged(report, accepted, co)

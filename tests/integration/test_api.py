@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -76,7 +77,7 @@ def test_projects_can_be_created_read_changed_and_deleted(
     created = client.post(f"{API}/projects", json=body)
     assert created.status_code == 201
     project = created.json()
-    assert (project["name"], project["default_branch"]) == ("web", "main")
+    assert (project["name"], project["default_branch"]) == ("web", None)  # HEAD's branch
 
     assert [p["name"] for p in client.get(f"{API}/projects").json()] == ["web"]
     changed = client.patch(f"{API}/projects/{project['id']}", json={"default_branch": "trunk"})
@@ -401,3 +402,21 @@ def test_a_notice_waiting_to_be_retried_holds_no_job_slot_in_the_embedded_runtim
             assert told == [first, second["id"]]
     finally:
         receiver.shutdown()
+
+
+def test_a_project_added_without_a_branch_scans_the_branch_its_head_names(
+    client: TestClient, make_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    upstream = make_repo("upstream")
+    upstream.git("checkout", "-q", "-b", "master")  # not "main"
+    upstream.commit({"app.py": "x = 1\n"})
+    bare = tmp_path / "forge.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(upstream.path), str(bare)], check=True)
+    body = {"name": "legacy", "repository_url": bare.as_uri()}
+    project = client.post(f"{API}/projects", json=body).json()
+    assert project["default_branch"] is None
+
+    run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
+    done = wait_until_done(client, run["id"])
+    assert done["status"] == "completed", done["error"]
+    assert done["ref"] == "master"  # the run says which branch it was

@@ -36,14 +36,15 @@ def test_a_duplicate_project_name_is_a_409(
     assert renamed.status_code == 409
 
 
-@pytest.mark.parametrize("field", ["name", "repository_url", "default_branch", "analyzer_options"])
+@pytest.mark.parametrize("field", ["name", "repository_url", "analyzer_options"])
 def test_null_for_a_field_that_cannot_be_empty_is_a_422(
     make_client: Callable[..., TestClient], tmp_path: Path, field: str
 ) -> None:
     client = make_client(local_repository_roots=[tmp_path])
     client.post(f"{API}/projects", json={"name": "a", "repository_url": str(tmp_path)})
     assert client.patch(f"{API}/projects/1", json={field: None}).status_code == 422
-    cleared = client.patch(f"{API}/projects/1", json={"schedule": None, "plan_path": None})
+    clear = {"schedule": None, "plan_path": None, "default_branch": None}
+    cleared = client.patch(f"{API}/projects/1", json=clear)
     assert cleared.status_code == 200
 
 

@@ -56,7 +56,11 @@ def _small(value: Any, limit: int) -> Any:
 class ProjectIn(BaseModel):
     name: Name
     repository_url: Url
-    default_branch: Ref = Field(default="main", max_length=arguments.MAX_REF_LENGTH)
+    default_branch: Ref | None = Field(
+        default=None,
+        max_length=arguments.MAX_REF_LENGTH,
+        description="left out: the branch the repository's HEAD names, read at each run",
+    )
     plan_path: Path | None = None
     schedule: Schedule | None = None
     notify_url: Url | None = None
@@ -69,15 +73,13 @@ class ProjectPatch(BaseModel):
 
     name: Name | SkipJsonSchema[None] = None
     repository_url: Url | SkipJsonSchema[None] = None
-    default_branch: Ref | SkipJsonSchema[None] = Field(
-        default=None, max_length=arguments.MAX_REF_LENGTH
-    )
+    default_branch: Ref | None = Field(default=None, max_length=arguments.MAX_REF_LENGTH)
     plan_path: Path | None = None
     schedule: Schedule | None = None
     notify_url: Url | None = None
     analyzer_options: Options | SkipJsonSchema[None] = None
 
-    _required = field_validator("name", "repository_url", "default_branch", "analyzer_options",
+    _required = field_validator("name", "repository_url", "analyzer_options",
                                 mode="before")(_not_null)  # fmt: skip
 
 
@@ -88,7 +90,7 @@ class ProjectOut(BaseModel):
     name: str
     repository_url: Annotated[str, AfterValidator(redact)]  # never with credentials
     repository_credentials: bool = Field(description="whether credentials are stored for it")
-    default_branch: str
+    default_branch: str | None
     plan_path: str | None
     schedule: str | None
     notify_url: str | None

@@ -51,7 +51,9 @@ def serve(
 def project_add(
     name: str,
     repository_url: str,
-    branch: Annotated[str, typer.Option(help="Default branch.")] = "main",
+    branch: Annotated[
+        str | None, typer.Option(help="Branch to scan (default: the one HEAD names).")
+    ] = None,
     plan_path: Annotated[str | None, typer.Option(help="Path of the plan file.")] = None,
 ) -> None:
     """Register a repository to analyse."""
@@ -61,7 +63,8 @@ def project_add(
 
     settings = Settings()
     fields = project_fields.checked({"name": name, "repository_url": repository_url,
-                                     "default_branch": arguments.revision(branch, "branch"),
+                                     "default_branch": arguments.revision(branch, "branch")
+                                     if branch is not None else None,
                                      "plan_path": plan_path}, settings)  # fmt: skip
     with _sessions(settings).begin() as session:
         project = projects.create(session, **fields)
@@ -77,7 +80,7 @@ def project_list() -> None:
     with _sessions()() as session:
         for project in projects.all(session):
             table.add_row(str(project.id), project.name, project.repository_url,
-                          project.default_branch)  # fmt: skip
+                          project.default_branch or "(HEAD)")  # fmt: skip
     Console().print(table)
 
 

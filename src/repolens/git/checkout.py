@@ -35,6 +35,7 @@ class Checkout:
     working_tree: bool = False
     warnings: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # path: why it was not written
+    branch: str | None = None  # what HEAD named, when no ref was asked for
 
     def changed_since(self, ref: str, timeout: float = 300.0) -> set[str]:
         """Paths that differ between REF and this checkout."""
@@ -180,6 +181,7 @@ def _materialize(
             yield Checkout(label, tree, [], git_dir=git_dir, warnings=["the repository is empty"])
             return
         commit = _resolve_or_fetch(git_dir, ref or "HEAD", limits.timeout, fetch)
+        branch = None if ref else _head_branch(git_dir, limits.timeout)
         paths, skipped = _plan(git_dir, commit, limits, label)
         env = {"GIT_INDEX_FILE": str(directory / "index")}
         git(["read-tree", commit], git_dir=git_dir, env=env, timeout=limits.timeout)
@@ -187,7 +189,8 @@ def _materialize(
         git(["--work-tree", str(tree), "checkout-index", "--force", "-z", "--stdin"],
             git_dir=git_dir, env=env, timeout=limits.timeout,
             input=b"".join(os.fsencode(path) + b"\0" for path in wanted))  # fmt: skip
-        yield Checkout(label, tree, paths, commit=commit, git_dir=git_dir, skipped=skipped)
+        yield Checkout(label, tree, paths, commit=commit, git_dir=git_dir, skipped=skipped,
+                       branch=branch)  # fmt: skip
 
 
 def _plan(
@@ -246,7 +249,19 @@ def _working_tree(path: Path, git_dir: Path, timeout: float) -> Checkout:
     else:
         warnings.append("the repository has no commits yet")
     paths = sorted(set(null_separated(listing)))
-    return Checkout(str(path), path.resolve(), paths, commit, git_dir, True, warnings)
+    return Checkout(str(path), path.resolve(), paths, commit, git_dir, True, warnings,
+                    branch=_head_branch(git_dir, timeout))  # fmt: skip
+
+
+def _head_branch(git_dir: Path, timeout: float) -> str | None:
+    """The branch HEAD names (a mirror's HEAD is the remote's default); None
+    when it is detached."""
+    try:
+        named = git(["symbolic-ref", "--quiet", "--short", "HEAD"], git_dir=git_dir,
+                    timeout=timeout).strip()  # fmt: skip
+    except GitError:
+        return None
+    return named or None
 
 
 def _walk(root: Path) -> list[str]:

@@ -146,6 +146,7 @@ def _complete(
         rendering.store(session, run_id, written)
         runs.order_reports(session, run)  # the slow formats, on the report queue
         runs.order_notice(session, run)
+        run.ref = run.ref or report.target.ref  # the branch the repository's HEAD named
         run.status, run.progress, run.finished_at = "completed", 100, now()
         run.current_step = "done"
     feed.findings(run, new)

@@ -77,7 +77,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     repository_url: Mapped[str] = mapped_column(String(2000))  # never with credentials
     repository_secret: Mapped[str | None] = mapped_column(Text)  # sealed by the vault
-    default_branch: Mapped[str] = mapped_column(String(255), default="main")
+    # None: whatever the repository's HEAD names (the run records which it was).
+    default_branch: Mapped[str | None] = mapped_column(String(255))
     plan_path: Mapped[str | None] = mapped_column(String(1000))
     notify_url: Mapped[str | None] = mapped_column(String(2000))  # told when a run ends
     schedule: Mapped[str | None] = mapped_column(String(100))  # cron expression
