@@ -18,6 +18,7 @@ from repolens import (
     __version__,
     baseline,
     config,
+    documents,
     fingerprints,
     inventory,
     merging,
@@ -148,7 +149,7 @@ def _inventory(
     (the repository's exclusions, repolens's own output); warnings about the
     repository's configuration."""
     own, warnings = _own_configuration(co.root)
-    roles = Roles.of(own.roles, _small_text(co.root / ".gitattributes"))
+    roles = Roles.of(own.roles, documents.repository_text(co.root, ".gitattributes") or "")
     skipped = {**co.skipped, **_ours(co.root, co.paths, request.output),
                **_excluded(co.paths, own.exclude)}  # fmt: skip
     found = inventory.take(co.root, co.paths, settings.max_file_bytes, skipped)
@@ -168,23 +169,15 @@ def _judged(report: Report, accepted: baseline.Baseline | None, co: Checkout) ->
 
 
 OUTPUT = "repolens-report"  # the command line's default output folder
-MAX_ATTRIBUTES_BYTES = 256_000
 
 
 def _own_configuration(root: Path) -> tuple[config.RepositoryConfig, list[str]]:
     """The repository's `.repolens.yml`, read within bounds; warnings for what is wrong."""
     for name in config.NAMES:
-        text = _small_text(root / name, config.MAX_BYTES)
+        text = documents.repository_text(root, name, config.MAX_BYTES)
         if text:
             return config.read(text, name)
     return config.RepositoryConfig(), []
-
-
-def _small_text(path: Path, limit: int = MAX_ATTRIBUTES_BYTES) -> str:
-    """PATH's text if it is a regular file of at most LIMIT bytes, else nothing."""
-    if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
-        return ""
-    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _excluded(paths: list[str], patterns: list[str]) -> dict[str, str]:

@@ -176,11 +176,11 @@ class RuffAnalyzer:
 
 
 def _toml(root: Path, name: str, warnings: list[str]) -> dict[str, Any] | None:
-    path = root / name
-    if not path.is_file() or path.is_symlink():
+    text = documents.repository_text(root, name)
+    if text is None:
         return None
     try:
-        return documents.toml(path.read_text(encoding="utf-8", errors="replace"), 256_000)
+        return documents.toml(text)
     except documents.Unreadable as exc:
         warnings.append(f"ruff: {name} is not used: {exc}")
         return None
