@@ -164,7 +164,10 @@ def _planted() -> None:
         "    return requests.get(url, verify=False, timeout=5)  # PLANTED",
     )
     plant(py.format("password"), 798, 'DB_PASSWORD = "Sup3r-Secret-Pa55word-2024"  # PLANTED')
-    plant(py.format("awskey"), 798, 'AWS_ACCESS_KEY_ID = "AKIAZ7QW3RTY5UIO9PLK"  # PLANTED')
+    planted_key = (
+        'AWS_ACCESS_KEY_ID = "AKIAZ7QW3RTY5UIO9PLK"  # PLANTED'  # pragma: allowlist secret
+    )
+    plant(py.format("awskey"), 798, planted_key)
     plant(
         py.format("sql"),
         89,
