@@ -80,6 +80,7 @@ class ScanRequest:
     since: str | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     credentials: Credentials | None = field(default=None, repr=False)
+    resolve: str | None = None  # host:port:address a fetch must connect to (checked)
     output: Path | None = None  # where the reports go: never scanned, if it is inside
     baseline: bool = True  # judge findings against the repository's .repolens-baseline.json
     compare_to: str | None = None  # a commit: the report says which files were renamed since
@@ -110,7 +111,8 @@ def run(
                  registry.select(request.analyzers)]  # fmt: skip
     started = datetime.now(UTC)
     observer.stage("fetch")
-    with open_checkout(request.location, request.ref, settings, request.credentials) as co:
+    with open_checkout(request.location, request.ref, settings, request.credentials,
+                       request.resolve) as co:  # fmt: skip
         only = co.changed_since(request.since) if request.since else None
         observer.stage("inventory")
         found, warnings = _inventory(co, request, settings)

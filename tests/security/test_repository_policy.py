@@ -78,7 +78,7 @@ def test_credentials_are_taken_out_sealed_and_never_shown(
 ) -> None:
     port = forge.server_address[1]
     url = f"http://deploy:hunter2-secret@127.0.0.1:{port}/team/app.git"
-    client = make_client()
+    client = make_client(outbound_allowed_networks=["127.0.0.0/8"])  # the forge is loopback
     created = client.post(f"{API}/projects", json={"name": "app", "repository_url": url}).json()
     assert created["repository_url"] == f"http://127.0.0.1:{port}/team/app.git"
     assert created["repository_credentials"] is True
@@ -127,3 +127,36 @@ def test_the_command_line_refuses_a_server_path_with_the_apis_words(
     api = make_client().post(f"{API}/projects", json={"name": "p", "repository_url": "/etc"})
     cli = repolens("project", "add", "p", "/etc", REPOLENS_LOCAL_REPOSITORY_ROOTS="")
     assert (cli.code, cli.stderr) == (2, f"error: {api.json()['detail']}\n")
+
+
+def test_a_repository_on_a_private_address_is_not_fetched(
+    make_client: Callable[..., TestClient], forge: Recorder
+) -> None:
+    client = make_client()  # no private network allowed
+    url = f"http://127.0.0.1:{forge.server_address[1]}/team/app.git"
+    project = client.post(f"{API}/projects", json={"name": "p", "repository_url": url}).json()
+    run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
+    failed = wait_until_done(client, run["id"])
+    assert failed["status"] == "failed" and "REPOLENS_OUTBOUND_ALLOWED_NETWORKS" in failed["error"]
+    assert forge.received == []  # git never connected
+
+
+def test_git_connects_to_the_address_that_was_checked(
+    make_client: Callable[..., TestClient], forge: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolver(host: str, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "forge.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)  # a name only we can resolve
+    client = make_client(outbound_allowed_networks=["127.0.0.0/8"])
+    url = f"http://forge.example:{forge.server_address[1]}/team/app.git"
+    project = client.post(f"{API}/projects", json={"name": "p", "repository_url": url}).json()
+    run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
+    wait_until_done(client, run["id"])
+    assert [r.headers.get("Host") for r in forge.received][:1] == [
+        f"forge.example:{forge.server_address[1]}"
+    ]  # git asked nobody else: it went to the address checked here

@@ -100,6 +100,7 @@ def open_checkout(
     ref: str | None,
     settings: Settings,
     credentials: Credentials | None = None,
+    resolve: str | None = None,
 ) -> Iterator[Checkout]:
     """Yield a checkout of LOCATION at REF; a scratch tree is removed after."""
     limits = Limits.of(settings)
@@ -108,8 +109,8 @@ def open_checkout(
         ref = arguments.revision(ref)
     if is_url(location):
         mirrors = Mirror(settings.mirrors_dir, timeout)
-        git_dir = mirrors.sync(location, credentials)
-        fetch = _Fetch(mirrors, location, credentials)
+        git_dir = mirrors.sync(location, credentials, resolve)
+        fetch = _Fetch(mirrors, location, credentials, resolve)
         with _materialize(redact(location), git_dir, ref, Scratch(settings.checkouts_dir), limits,
                           fetch) as checkout:  # fmt: skip
             yield checkout
@@ -140,9 +141,10 @@ class _Fetch:
     mirrors: Mirror
     url: str
     credentials: Credentials | None
+    resolve: str | None
 
     def ref(self, ref: str) -> None:
-        self.mirrors.fetch_ref(self.url, ref, self.credentials)
+        self.mirrors.fetch_ref(self.url, ref, self.credentials, self.resolve)
 
 
 def _resolve(git_dir: Path, ref: str, timeout: float) -> str:

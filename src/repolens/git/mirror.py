@@ -16,7 +16,7 @@ from pathlib import Path
 from repolens.errors import FetchError, GitError
 from repolens.git import arguments
 from repolens.git.commands import git
-from repolens.git.credentials import Credentials
+from repolens.git.credentials import Credentials, for_fetch
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
@@ -41,11 +41,14 @@ class Mirror:
         digest = hashlib.sha256(url.encode()).hexdigest()[:24]
         return self.root / f"{digest}.git"
 
-    def sync(self, url: str, credentials: Credentials | None = None) -> Path:
-        """Clone the URL into the cache, or fetch it if it is there already."""
+    def sync(
+        self, url: str, credentials: Credentials | None = None, resolve: str | None = None
+    ) -> Path:
+        """Clone the URL into the cache, or fetch it if it is there already;
+        RESOLVE (`host:port:address`) is where git must connect."""
         url = arguments.remote(url)
         path = self.path_for(url)
-        env = credentials.environment(url) if credentials else None
+        env = for_fetch(url, credentials, resolve)
         with self._locked(path):
             try:
                 if (path / "HEAD").exists():
@@ -57,11 +60,12 @@ class Mirror:
                 raise FetchError(f"could not fetch {redact(url)}: {exc}") from exc
         return path
 
-    def fetch_ref(self, url: str, ref: str, credentials: Credentials | None = None) -> None:
+    def fetch_ref(self, url: str, ref: str, credentials: Credentials | None = None,
+                  resolve: str | None = None) -> None:  # fmt: skip
         """Fetch one ref (or commit) the mirror's refspecs did not bring."""
         path = self.path_for(url)
         ref = arguments.revision(ref)
-        env = credentials.environment(url) if credentials else None
+        env = for_fetch(url, credentials, resolve)
         with self._locked(path):
             git(["fetch", "--quiet", "--end-of-options", "origin", ref], git_dir=path,
                 timeout=self.timeout, env=env)  # fmt: skip

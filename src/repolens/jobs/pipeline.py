@@ -23,6 +23,7 @@ from repolens.realtime.feed import Feed
 from repolens.reports import formats
 from repolens.reports.model import Report
 from repolens.security import repositories
+from repolens.security.outbound import OutboundPolicy
 from repolens.security.vault import Vault
 from repolens.settings import Settings
 from repolens.storage import results, runs
@@ -161,7 +162,9 @@ def _fetchable(request: scan.ScanRequest, secret: str | None,
     admitted = repositories.stored(request.location, secret,
                                    repositories.RepositoryPolicy.of(settings),
                                    Vault.of(settings))  # fmt: skip
-    return replace(request, location=admitted.url, credentials=admitted.credentials)
+    resolve = repositories.pin(admitted.url, OutboundPolicy.of(settings))
+    return replace(request, location=admitted.url, credentials=admitted.credentials,
+                   resolve=resolve)  # fmt: skip
 
 
 def _describe(exc: Exception) -> str:

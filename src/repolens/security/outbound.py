@@ -54,16 +54,19 @@ class OutboundPolicy:
         resolves to, every one of them checked. Refused when one is not allowed;
         DeliveryFailed when the name does not resolve now."""
         parts = _split(url, field)
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        return self.host_address(parts.host, parts.port or DEFAULT_PORTS[parts.scheme], field)
+
+    def host_address(self, host: str, port: int, field: str = "url") -> Address:
+        """`address` for a HOST and PORT (what git's ssh transport connects to)."""
         try:
-            found = socket.getaddrinfo(parts.host, port, type=socket.SOCK_STREAM)
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
-            raise DeliveryFailed(f"{parts.host} does not resolve: {exc}") from exc
+            raise DeliveryFailed(f"{host} does not resolve: {exc}") from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
         for address in addresses:
-            self._check(address, parts.host, field)
+            self._check(address, host, field)
         if not addresses:
-            raise DeliveryFailed(f"{parts.host} resolves to no address")
+            raise DeliveryFailed(f"{host} resolves to no address")
         return addresses[0]
 
     def post(self, url: str, *, content: bytes, headers: dict[str, str],

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from repolens.errors import Refused
+from repolens.errors import DeliveryFailed, Refused
 from repolens.git import arguments
 from repolens.git.credentials import Credentials
+from repolens.security.outbound import OutboundPolicy
 from repolens.security.vault import Vault
 from repolens.settings import Settings
 
@@ -121,6 +122,30 @@ def columns(admitted: Admitted, vault: Vault) -> dict[str, str | None]:
     """A project's repository columns for ADMITTED: its URL and sealed credentials."""
     secret = vault.encrypt(admitted.credentials.joined()) if admitted.credentials else None
     return {"repository_url": admitted.url, "repository_secret": secret}
+
+
+def pin(url: str, outbound: OutboundPolicy) -> str | None:
+    """Where a fetch of URL may connect, checked by the outbound guard: a server
+    of the network is refused like any other outgoing request (unless allowed),
+    and for http(s) the checked address is what git must use (`host:port:address`),
+    so a second DNS answer cannot move it. None for local repositories, and when
+    the name does not resolve now (git then says so itself)."""
+    if url.startswith("file://"):
+        return None
+    scp = _SCP_LIKE.match(url)
+    parts = urlsplit(url if scp is None else f"ssh://{scp['user']}@{scp['host']}/{scp['path']}")
+    if not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    port = parts.port or {"https": 443, "http": 80}.get(scheme, 22)
+    try:
+        address = outbound.host_address(parts.hostname, port, "repository_url")
+    except DeliveryFailed:
+        return None
+    if scheme not in ("http", "https"):
+        return None  # ssh resolves for itself: checked, not pinned
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"{parts.hostname}:{port}:{shown}"
 
 
 def stored(url: str, secret: str | None, policy: RepositoryPolicy, vault: Vault) -> Admitted:
