@@ -12,12 +12,13 @@ from fastapi.openapi.utils import get_openapi
 
 from repolens import __version__
 from repolens.api import deps, errors
+from repolens.api.live import sockets, stream
 from repolens.api.routes import jobs, projects, runs
 from repolens.jobs.embedded import Embedded
-from repolens.realtime import access, hub
-from repolens.realtime import routes as realtime
+from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.realtime.rooms import Rooms
+from repolens.security import access
 from repolens.settings import Settings
 from repolens.storage import db
 
@@ -47,8 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     guarded = [Depends(deps.authorised)]
     for router in (projects.router, runs.router, jobs.router):
         app.include_router(router, prefix="/api/v1", dependencies=guarded)
-    app.include_router(realtime.api, prefix="/api/v1")
-    app.router.routes.extend(realtime.sockets)
+    app.include_router(stream.router, prefix="/api/v1")
+    app.router.routes.extend(sockets.routes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from repolens.jobs.embedded import Embedded
-from repolens.realtime import access
+from repolens.security import access
 from repolens.settings import Settings
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.api import schemas
+from repolens.api.live import protocol
+from repolens.realtime.hub import History
 from repolens.storage.models import Project, Run, could_exist
 
 
@@ -41,3 +43,9 @@ def state(sessions: sessionmaker[Session], channel: str) -> dict[str, Any] | Non
 
 def _dump(model: type[BaseModel], row: object) -> dict[str, Any]:
     return model.model_validate(row).model_dump(mode="json")
+
+
+def message(channel: str, history: History, state: dict[str, Any]) -> protocol.Snapshot:
+    """STATE as the snapshot of CHANNEL at HISTORY's last event."""
+    return protocol.Snapshot(channel=channel, epoch=history.epoch, seq=history.last_seq,
+                             data=state)  # fmt: skip
