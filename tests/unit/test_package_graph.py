@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def cycle(graph: dict[str, dict[str, set[str]]]) -> list[str]:
     except graphlib.CycleError as exc:
         ring = exc.args[1]
         # Each node of the ring is needed by the next one.
-        return [f"{b} -> {a} ({', '.join(sorted(graph[b][a]))})" for a, b in zip(ring, ring[1:])]
+        return [
+            f"{b} -> {a} ({', '.join(sorted(graph[b][a]))})" for a, b in itertools.pairwise(ring)
+        ]
     return []
 
 
@@ -66,4 +69,7 @@ def test_the_check_names_the_imports_of_a_cycle_it_finds(tmp_path: Path) -> None
 
     found = cycle(package_graph(tmp_path))
 
-    assert sorted(found) == ["api -> jobs (repolens.api.routes)", "jobs -> api (repolens.jobs.queue)"]
+    assert sorted(found) == [
+        "api -> jobs (repolens.api.routes)",
+        "jobs -> api (repolens.jobs.queue)",
+    ]
