@@ -39,13 +39,13 @@ from processes import percentile, stop
 from sqlalchemy import select
 
 from repolens import scoring
-from repolens.jobs import outbox
+from repolens.jobs import lifecycle, outbox
 from repolens.jobs.backends import celery as backend
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import InventoryReport, Report, Target
 from repolens.settings import Settings
-from repolens.storage import db, migrate, models, projects, runs
+from repolens.storage import db, migrate, models, projects
 
 BROKER = "redis://127.0.0.1:6379/14"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -137,7 +137,7 @@ def measure_repolens(triggers: int, database: str, tmp: Path) -> tuple[list[floa
 
     def trigger() -> int:  # what a push or a schedule writes
         with sessions.begin() as session:
-            run = runs.create(session, project_id, trigger="manual")
+            run = lifecycle.queue(session, project_id, "manual")
             run_id = run.id
         return run_id
 

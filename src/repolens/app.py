@@ -14,7 +14,7 @@ from repolens import __version__
 from repolens.api import deps, errors
 from repolens.api.live import sockets, stream
 from repolens.api.routes import jobs, projects, runs
-from repolens.jobs.embedded import Embedded
+from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.realtime.rooms import Rooms
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.sessions = db.sessions(engine)
         app.state.hub = hub.create(settings)
-        app.state.jobs = Embedded(settings, app.state.sessions, Feed(app.state.hub))
+        app.state.jobs = JobRuntime(settings, app.state.sessions, Feed(app.state.hub))
         app.state.rooms = Rooms(app.state.hub, asyncio.get_running_loop(), settings.ws_queue_size)
         app.state.admissions = access.Admissions(settings.ws_connections_per_address)
         app.state.jobs.start()

@@ -12,11 +12,11 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox
+from repolens.jobs import lifecycle, outbox
 from repolens.jobs.backends import celery
 from repolens.realtime.feed import Feed
 from repolens.settings import Settings
-from repolens.storage import db, models, projects, runs
+from repolens.storage import db, models, projects
 from tests.conftest import Repo
 from tests.e2e.test_worker_crash import broker_url, settings, wait_for
 from tests.workers import start_worker, stop
@@ -50,7 +50,7 @@ def test_triggers_during_a_redis_outage_all_run_after_it_returns(
 
         with sessions.begin() as session:
             project = projects.create(session, name="p", repository_url=str(repo.path))
-            ids = [runs.create(session, project.id, trigger="manual").id for _ in range(5)]
+            ids = [lifecycle.queue(session, project.id, "manual").id for _ in range(5)]
         assert outbox.dispatch(sessions, queue) == 0  # nothing can be sent, nothing is lost
         with sessions() as session:
             pending = session.scalars(

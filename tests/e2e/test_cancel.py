@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox, recovery
+from repolens.jobs import lifecycle, outbox, recovery
 from repolens.jobs.backends import celery
 from repolens.settings import Settings
 from repolens.storage import db, projects, runs
@@ -32,7 +32,7 @@ def test_a_run_that_ignores_cancel_is_terminated_and_the_worker_carries_on(
     queue = celery.CeleryQueue(celery.create(settings))
     with sessions.begin() as session:
         project = projects.create(session, name="stuck", repository_url=str(stuck_repo.path))
-        stuck = runs.create(session, project.id, trigger="manual").id
+        stuck = lifecycle.queue(session, project.id, "manual").id
     worker = start_stuck_worker(settings, "s0", tmp_path / "s0.log")
     try:
         outbox.dispatch(sessions, queue)
@@ -51,7 +51,7 @@ def test_a_run_that_ignores_cancel_is_terminated_and_the_worker_carries_on(
 
         with sessions.begin() as session:
             project = projects.create(session, name="ok", repository_url=str(ok_repo.path))
-            after = runs.create(session, project.id, trigger="manual").id
+            after = lifecycle.queue(session, project.id, "manual").id
         outbox.dispatch(sessions, queue)
         wait_for(lambda: runs.get_status(sessions, after) == "completed", 60, lambda: None)
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox
+from repolens.jobs import lifecycle, outbox
 from repolens.jobs.backends import celery
 from repolens.realtime.feed import Feed
 from repolens.settings import Settings
@@ -67,7 +67,7 @@ def test_flower_sees_the_workers_and_the_scans_they_ran(
         outbox.send_on_commit(sessions, celery.CeleryQueue(celery.create(settings)), Feed(None))
         with sessions.begin() as session:
             project = projects.create(session, name="p", repository_url=str(repo.path))
-            run = runs.create(session, project.id, trigger="manual", priority="high")
+            run = lifecycle.queue(session, project.id, "manual", priority="high")
 
         def scan_succeeded() -> bool:
             task = seen.get("/tasks", {}).get(run.job_id, {})
@@ -75,8 +75,8 @@ def test_flower_sees_the_workers_and_the_scans_they_ran(
 
         wait_for(lambda: answers("/tasks")() and scan_succeeded(), 90, lambda: None)
         task = seen["/tasks"][run.job_id]
-        assert (task["name"], task["args"], task["worker"]) == (
-            "repolens.scan", f"[{run.id}]", "f0@e2e")  # fmt: skip
+        assert (task["name"], task["worker"]) == ("repolens.scan", "f0@e2e")
+        assert f"'run_id': {run.id}" in task["kwargs"]
         assert runs.get_status(sessions, run.id) == "completed"
     finally:
         api.close()

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox
+from repolens.jobs import lifecycle, outbox
 from repolens.jobs.backends import celery
 from repolens.settings import Settings
-from repolens.storage import db, migrate, models, projects, runs
+from repolens.storage import db, migrate, models, projects
 from tests.conftest import Repo
 from tests.e2e.test_worker_crash import wait_for
 from tests.integration.databases import database_url
@@ -56,8 +56,8 @@ def test_runs_go_through_rabbitmq_queues_and_complete(
     queue = celery.CeleryQueue(celery.create(settings))
     with sessions.begin() as session:
         project = projects.create(session, name="p", repository_url=str(repo.path))
-        runs.create(session, project.id, trigger="schedule", priority="low")
-        high = runs.create(session, project.id, trigger="manual", priority="high").id
+        lifecycle.queue(session, project.id, "schedule", priority="low")
+        high = lifecycle.queue(session, project.id, "manual", priority="high").id
     assert outbox.dispatch(sessions, queue) == 2
     assert queue.depth() == {"high": 1, "default": 0, "low": 1, "notify": 0, "report": 0}
 

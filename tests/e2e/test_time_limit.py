@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.jobs import outbox, recovery
+from repolens.jobs import lifecycle, outbox, recovery
 from repolens.jobs.backends import celery
 from repolens.settings import Settings
 from repolens.storage import db, projects, runs
@@ -33,8 +33,8 @@ def test_a_scan_killed_at_the_hard_time_limit_fails_its_run_once_and_the_worker_
     with sessions.begin() as session:
         stuck_project = projects.create(session, name="stuck", repository_url=str(stuck_repo.path))
         ok_project = projects.create(session, name="ok", repository_url=str(ok_repo.path))
-        stuck = runs.create(session, stuck_project.id, trigger="manual").id
-        after = runs.create(session, ok_project.id, trigger="manual").id
+        stuck = lifecycle.queue(session, stuck_project.id, "manual").id
+        after = lifecycle.queue(session, ok_project.id, "manual").id
     worker = start_stuck_worker(settings, "t0", tmp_path / "t0.log",
                                 REPOLENS_JOB_SOFT_TIME_LIMIT_SECONDS="1",
                                 REPOLENS_JOB_TIME_LIMIT_SECONDS="4")  # fmt: skip

@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.analyzers.registry import Registry
-from repolens.jobs import outbox, recovery
+from repolens.jobs import lifecycle, outbox, recovery
 from repolens.jobs.backends import celery
 from repolens.settings import Settings
-from repolens.storage import db, migrate, models, projects, runs
+from repolens.storage import db, migrate, models, projects
+from repolens.storage.models import TERMINAL
 from tests.conftest import Repo
 from tests.integration.databases import database_url, redis_url
 from tests.workers import start_worker, stop
@@ -58,7 +59,7 @@ def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
     sessions: sessionmaker[Session] = db.sessions(db.engine(settings))
     with sessions.begin() as session:
         project = projects.create(session, name="p", repository_url=str(repo.path))
-        ids = [runs.create(session, project.id, trigger="manual").id for _ in range(RUNS)]
+        ids = [lifecycle.queue(session, project.id, "manual").id for _ in range(RUNS)]
     queue = celery.CeleryQueue(celery.create(settings))
 
     def beat() -> None:  # what `repolens beat` does on its schedule
@@ -92,7 +93,7 @@ def test_every_run_completes_exactly_once_when_a_worker_is_killed_mid_run(
             with sessions() as session:
                 rows = session.execute(select(models.Run.id, models.Run.status,
                                               models.Run.attempts)).all()  # fmt: skip
-                last[:] = [tuple(row) for row in rows if row[1] not in runs.TERMINAL]
+                last[:] = [tuple(row) for row in rows if row[1] not in TERMINAL]
                 return not last
 
         try:

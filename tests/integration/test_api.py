@@ -371,7 +371,7 @@ def test_cancelling_a_queued_run_tells_the_notify_url_as_a_cancel_in_the_worker_
             run = client.post(f"{API}/projects/{project['id']}/refresh", json={}).json()
             assert client.delete(f"{API}/jobs/{run['id']}").json()["status"] == "cancelled"
         with sqlite3.connect(tmp_path / "repolens.db") as database:
-            notices = database.execute("SELECT payload FROM outbox WHERE topic = 'run.notify'")
+            notices = database.execute("SELECT payload FROM outbox WHERE topic = 'repolens.notify'")
             assert [json.loads(payload)["run_id"] for (payload,) in notices] == [run["id"]]
 
 

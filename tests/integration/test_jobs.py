@@ -18,13 +18,13 @@ from repolens import scan
 from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot
 from repolens.analyzers.registry import Registry
 from repolens.errors import NotFoundError, ScanAborted
-from repolens.jobs import outbox, pipeline, recovery, rendering
+from repolens.jobs import lifecycle, outbox, pipeline, recovery, rendering, tasks
 from repolens.jobs.backends.local import LocalQueue
 from repolens.realtime.backends.memory import MemoryHub
 from repolens.realtime.feed import Feed
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects, runs
-from repolens.storage.models import now
+from repolens.storage.models import TERMINAL, now
 from tests.conftest import Repo
 from tests.integration.databases import database_url
 from tests.unit.test_runner import CountingAnalyzer
@@ -48,7 +48,7 @@ def new_run(sessions: sessionmaker[Session], url: str, priority: str = "default"
     with sessions.begin() as session:
         name = f"p{time.monotonic_ns()}"
         project = projects.create(session, name=name, repository_url=url, default_branch="main")
-        return runs.create(session, project.id, trigger="manual", priority=priority).id
+        return lifecycle.queue(session, project.id, "manual", priority=priority).id
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
@@ -64,6 +64,16 @@ def report_formats(sessions: sessionmaker[Session], run_id: int) -> set[str]:
         return set(session.scalars(query))
 
 
+def by_task(
+    scan: Callable[[int], object] = lambda run_id: None,
+    render: Callable[[int], object] = lambda run_id: None,
+    notify: Callable[[int], object] = lambda run_id: None,
+) -> Callable[[tasks.Task, dict[str, Any]], object]:
+    """What a local queue runs: each task's stand-in, given the run's id."""
+    bodies = {tasks.SCAN: scan, tasks.REPORT: render, tasks.NOTIFY: notify}
+    return lambda task, payload: bodies[task](int(payload["run_id"]))
+
+
 def status(sessions: sessionmaker[Session], run_id: int) -> str:
     return runs.get_status(sessions, run_id)
 
@@ -75,12 +85,13 @@ def test_a_triggered_run_goes_through_the_outbox_and_the_queue_to_stored_results
     code = "import os\nimport subprocess\nsubprocess.call(x, shell=True)\n"
     commit = repo.commit({"app.py": code, "plan.md": "- [x] one\n- [ ] two\n"})
     run_id = new_run(sessions, str(repo.path))
-    queue = LocalQueue(lambda rid: pipeline.execute(rid, settings, sessions), workers=1,
-                       render=lambda rid: rendering.render(rid, settings, sessions))  # fmt: skip
+    scan_it = functools.partial(pipeline.execute, settings=settings, sessions=sessions)
+    render_it = functools.partial(rendering.render, settings=settings, sessions=sessions)
+    queue = LocalQueue(by_task(scan=scan_it, render=render_it), workers=1)
     queue.start()
     try:
         assert outbox.dispatch(sessions, queue) == 1
-        wait_for(lambda: status(sessions, run_id) in runs.TERMINAL)
+        wait_for(lambda: status(sessions, run_id) in TERMINAL)
         assert outbox.dispatch(sessions, queue) == 1  # the slow report formats, asked for
         wait_for(lambda: report_formats(sessions, run_id) == {"json", "md", "sarif", "html", "pdf"})
     finally:
@@ -121,13 +132,14 @@ def test_high_priority_runs_start_before_default_and_low_and_report_renderings_c
         started.append(f"scan {run_id}")
         gate.wait(10)
 
-    queue = LocalQueue(execute, workers=1, render=lambda run_id: started.append(f"pdf {run_id}"))
+    queue = LocalQueue(by_task(scan=execute, render=lambda run_id: started.append(f"pdf {run_id}")),
+                       workers=1)  # fmt: skip
     queue.start()
-    queue.enqueue(1, "default")
+    queue.send(tasks.SCAN, {"run_id": 1, "priority": "default"})
     wait_for(lambda: started == ["scan 1"])
-    queue.render(1)
+    queue.send(tasks.REPORT, {"run_id": 1})
     for run_id, priority in [(2, "low"), (3, "default"), (4, "high"), (5, "high")]:
-        queue.enqueue(run_id, priority)
+        queue.send(tasks.SCAN, {"run_id": run_id, "priority": priority})
     assert queue.depth() == {"high": 2, "default": 1, "low": 1, "notify": 0, "report": 1}
     gate.set()
     wait_for(lambda: len(started) == 6)
@@ -136,8 +148,8 @@ def test_high_priority_runs_start_before_default_and_low_and_report_renderings_c
 
 
 def test_a_queued_run_can_be_taken_back(sessions: sessionmaker[Session]) -> None:
-    queue = LocalQueue(lambda run_id: None, workers=1)
-    queue.enqueue(7, "low")
+    queue = LocalQueue(by_task(), workers=1)
+    queue.send(tasks.SCAN, {"run_id": 7, "priority": "low"})
     assert queue.cancel(7) is True
     assert queue.cancel(7) is False
     assert queue.depth() == {"high": 0, "default": 0, "low": 0, "notify": 0, "report": 0}
@@ -186,7 +198,7 @@ def test_runs_orphaned_by_a_dead_worker_are_queued_again_once(
     assert recovery.requeue_orphans(sessions, timedelta(minutes=1)) == [stale]
     assert recovery.requeue_orphans(sessions, timedelta(minutes=1)) == []
     assert (status(sessions, stale), status(sessions, fresh)) == ("queued", "running")
-    queue = LocalQueue(lambda run_id: None)
+    queue = LocalQueue(by_task())
     assert outbox.dispatch(sessions, queue) == 1
     assert queue.depth()["default"] == 1
 
@@ -275,7 +287,7 @@ def test_an_outbox_message_waits_while_the_queue_is_down(
         backend = "down"
         running: ClassVar[set[int]] = set()
 
-        def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
+        def send(self, task: tasks.Task, payload: dict[str, Any]) -> str:
             raise ConnectionError("broker unreachable")
 
         def cancel(self, run_id: int, job_id: str | None) -> bool:
@@ -290,7 +302,7 @@ def test_an_outbox_message_waits_while_the_queue_is_down(
         (message,) = session.scalars(select(models.OutboxMessage)).all()
         assert message.dispatched_at is None and "broker unreachable" in (message.last_error or "")
 
-    queue = LocalQueue(lambda rid: None)
+    queue = LocalQueue(by_task())
     assert outbox.dispatch(sessions, queue) == 1
     assert queue.depth()["default"] == 1
     assert recovery.waiting(sessions) == [(run_id, "default")]
@@ -344,14 +356,14 @@ def test_clean_up_deletes_old_runs_and_their_reports_but_keeps_the_latest(
 def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_back_one_never(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    queue, hub = LocalQueue(lambda rid: None), MemoryHub()
+    queue, hub = LocalQueue(by_task()), MemoryHub()
     outbox.send_on_commit(sessions, queue, Feed(hub))
     with sessions() as session:
         project = projects.create(session, name="p", repository_url=str(tmp_path))
-        runs.create(session, project.id, trigger="manual")
+        lifecycle.queue(session, project.id, "manual")
         session.rollback()
         project = projects.create(session, name="p", repository_url=str(tmp_path))
-        kept = runs.create(session, project.id, trigger="manual", priority="high")
+        kept = lifecycle.queue(session, project.id, "manual", priority="high")
         assert queue.depth()["high"] == 0  # not before the commit
         session.commit()
 
@@ -375,14 +387,14 @@ class Recording(LocalQueue):
     the moment a message arrives (a dispatcher pass racing the sender)."""
 
     def __init__(self, on_enqueue: Callable[[], object] = lambda: None) -> None:
-        super().__init__(lambda run_id: None)
+        super().__init__(by_task())
         self.sent: list[int] = []
         self.on_enqueue = on_enqueue
 
-    def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
-        self.sent.append(run_id)
+    def send(self, task: tasks.Task, payload: dict[str, Any]) -> str:
+        self.sent.append(int(payload["run_id"]))
         self.on_enqueue()
-        return super().enqueue(run_id, priority, job_id)
+        return super().send(task, payload)
 
 
 def test_a_dispatcher_pass_between_the_commit_and_the_mark_does_not_send_a_trigger_twice(
@@ -436,10 +448,10 @@ def test_a_trigger_writes_its_run_and_one_message_that_names_it(
     with sessions.begin() as session:
         project = projects.create(session, name="p", repository_url=str(tmp_path),
                                   default_branch="trunk")  # fmt: skip
-        run = runs.create(session, project.id, trigger="push", priority="low")
-        branch = runs.create(session, project.id, trigger="manual", ref="feature")
+        run = lifecycle.queue(session, project.id, "push", priority="low")
+        branch = lifecycle.queue(session, project.id, "manual", ref="feature")
         with pytest.raises(NotFoundError, match="project 999 not found"):
-            runs.create(session, 999, trigger="manual")
+            lifecycle.queue(session, 999, "manual")
 
     with sessions() as session:
         stored = runs.get(session, run.id)
@@ -502,7 +514,7 @@ def test_a_renamed_file_keeps_its_findings_from_one_run_to_the_next(
 
     def scanned() -> list[tuple[str, str, str]]:
         with sessions.begin() as session:
-            run_id = runs.create(session, project.id, trigger="manual").id
+            run_id = lifecycle.queue(session, project.id, "manual").id
         assert pipeline.execute(run_id, settings, sessions) == "completed"
         with sessions() as session:
             rows = session.scalars(select(models.Finding).where(models.Finding.run_id == run_id))
@@ -531,7 +543,7 @@ def test_the_pdf_of_a_run_shows_the_projects_score_trend(
     for code in ("x = 1\n", "import subprocess\nsubprocess.call(x, shell=True)\n"):
         repo.commit({"app.py": code})
         with sessions.begin() as session:
-            ids.append(runs.create(session, project.id, trigger="manual").id)
+            ids.append(lifecycle.queue(session, project.id, "manual").id)
         assert pipeline.execute(ids[-1], settings, sessions) == "completed"
     assert rendering.render(ids[-1], settings, sessions) == ["pdf"]
 
@@ -560,14 +572,14 @@ def test_a_run_queued_where_nobody_could_announce_it_is_announced_as_it_is_dispa
 def test_the_embedded_dispatcher_reaps_a_run_whose_heartbeat_went_quiet(
     sessions: sessionmaker[Session], settings: Settings, tmp_path: Path
 ) -> None:
-    from repolens.jobs.embedded import Embedded
+    from repolens.jobs.runtime import JobRuntime
 
     quiet = settings.model_copy(update={"heartbeat_stale_seconds": 1})
     run_id = new_run(sessions, str(tmp_path))
     with sessions.begin() as session:
         run = runs.get(session, run_id)
         run.status, run.attempts, run.heartbeat_at = "running", 1, now() - timedelta(minutes=5)
-    embedded = Embedded(quiet, sessions)
+    embedded = JobRuntime(quiet, sessions)
     embedded.queue = Recording()
     embedded.tick({})  # one pass, as the dispatcher thread makes them
     assert runs.get_status(sessions, run_id) == "queued"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from repolens import fingerprints, scoring
 from repolens.analyzers.base import Category, Finding, Severity
+from repolens.jobs import lifecycle
 from repolens.plan import progress
 from repolens.plan.parser import parse
 from repolens.reports.model import InventoryReport, Report, StepReport, Target
@@ -53,7 +54,7 @@ def report(
 
 
 def completed_run(session: Session, project: models.Project, found: list[Finding]) -> models.Run:
-    run = runs.create(session, project.id, trigger="push")
+    run = lifecycle.queue(session, project.id, "push")
     results.record(session, run, report(found))
     run.status = "completed"
     session.flush()
@@ -78,7 +79,7 @@ def test_findings_are_new_then_existing_and_vanished_ones_are_fixed(session: Ses
 def test_a_finding_is_not_fixed_by_an_analyzer_that_failed(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
     first = completed_run(session, project, [finding("B1", "eval(a)")])
-    second = runs.create(session, project.id, trigger="push")
+    second = lifecycle.queue(session, project.id, "push")
     results.record(session, second, report([], bandit="failed"))  # stopped at the time limit
 
     assert states(session, first) == {"eval(a)": "new"}
@@ -88,7 +89,7 @@ def test_a_finding_is_not_fixed_by_an_analyzer_that_failed(session: Session) -> 
 
 def test_storing_a_run_twice_stores_it_once(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    run = runs.create(session, project.id, trigger="manual", priority="high")
+    run = lifecycle.queue(session, project.id, "manual", priority="high")
     results.record(session, run, report([finding("B1", "eval(a)")]))
     results.record(session, run, report([finding("B1", "eval(a)")]))
 
@@ -111,9 +112,9 @@ def test_triage_follows_a_finding_into_the_next_run(session: Session) -> None:
 
 def test_plan_tasks_keep_their_identity_across_runs(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    first = runs.create(session, project.id, trigger="push")
+    first = lifecycle.queue(session, project.id, "push")
     results.record(session, first, report([], "- [ ] write docs\n"))
-    second = runs.create(session, project.id, trigger="push")
+    second = lifecycle.queue(session, project.id, "push")
     results.record(session, second, report([], "intro\n\n- [x] write docs\n"))
 
     (task,) = session.scalars(select(models.PlanTask)).all()
@@ -122,13 +123,13 @@ def test_plan_tasks_keep_their_identity_across_runs(session: Session) -> None:
 
 def test_a_new_run_writes_its_outbox_message_in_the_same_transaction(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    run = runs.create(session, project.id, trigger="manual", priority="high")
+    run = lifecycle.queue(session, project.id, "manual", priority="high")
     session.rollback()
 
     assert session.scalars(select(models.Run)).all() == []
     assert session.scalars(select(models.OutboxMessage)).all() == []
     project = projects.create(session, name="p", repository_url="file:///repo")
-    run = runs.create(session, project.id, trigger="manual", priority="high")
+    run = lifecycle.queue(session, project.id, "manual", priority="high")
     session.commit()
     (message,) = session.scalars(select(models.OutboxMessage)).all()
     assert message.payload == {"run_id": run.id, "priority": "high", "job_id": run.job_id}
@@ -137,10 +138,10 @@ def test_a_new_run_writes_its_outbox_message_in_the_same_transaction(session: Se
 
 def test_a_new_push_supersedes_queued_pushes_to_the_same_branch(session: Session) -> None:
     project = projects.create(session, name="p", repository_url="file:///repo")
-    older = runs.create(session, project.id, trigger="push", ref="main")
-    other_branch = runs.create(session, project.id, trigger="push", ref="feature")
-    manual = runs.create(session, project.id, trigger="manual", ref="main")
-    newer = runs.create(session, project.id, trigger="push", ref="main")
+    older, _ = lifecycle.trigger(session, project.id, "push", ref="main")
+    other_branch, _ = lifecycle.trigger(session, project.id, "push", ref="feature")
+    manual = lifecycle.queue(session, project.id, "manual", ref="main")
+    newer, _ = lifecycle.trigger(session, project.id, "push", ref="main")
     session.expire_all()
 
     assert runs.get(session, older.id).status == "superseded"

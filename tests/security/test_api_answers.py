@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from repolens import scan
-from repolens.jobs import pipeline
+from repolens.jobs import lifecycle, pipeline
 from repolens.reports.model import Report
 from repolens.settings import Settings
-from repolens.storage import db, migrate, projects, runs
+from repolens.storage import db, migrate, projects
 from tests.integration.databases import redis_url
 from tests.security.conftest import API
 
@@ -93,7 +93,7 @@ def test_a_project_deleted_while_its_run_runs_ends_that_run_quietly(tmp_path: Pa
     sessions = db.sessions(db.engine(settings))
     with sessions.begin() as session:
         project = projects.create(session, name="p", repository_url=str(tmp_path))
-        run_id = runs.create(session, project.id, trigger="manual").id
+        run_id = lifecycle.queue(session, project.id, "manual").id
     scanning, deleted = threading.Event(), threading.Event()
 
     def scanner(request: scan.ScanRequest, settings: Settings, **kwargs: object) -> Report:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from repolens.jobs.embedded import Embedded
+from repolens.jobs.runtime import JobRuntime
 from repolens.security import access
 from repolens.settings import Settings
 
@@ -24,8 +24,8 @@ def session(request: Request) -> Iterator[Session]:
         yield opened
 
 
-def jobs(request: Request) -> Embedded:
-    value: Embedded = request.app.state.jobs
+def jobs(request: Request) -> JobRuntime:
+    value: JobRuntime = request.app.state.jobs
     return value
 
 
@@ -39,4 +39,4 @@ def authorised(request: Request) -> None:
 
 DbSession = Annotated[Session, Depends(session)]
 Options = Annotated[Settings, Depends(settings)]
-Jobs = Annotated[Embedded, Depends(jobs)]
+Jobs = Annotated[JobRuntime, Depends(jobs)]

@@ -113,13 +113,14 @@ def refresh(
 ) -> None:
     """Queue a scan of a project at high priority (or name the one already waiting)."""
     from repolens.git import arguments
-    from repolens.storage import projects, runs
+    from repolens.jobs import lifecycle
+    from repolens.storage import projects
 
     if ref is not None:
         arguments.revision(ref)
     with _sessions().begin() as session:
         found = projects.by_name(session, project)
-        run, new = runs.refresh(session, found.id, ref, requested_by="cli")
+        run, new = lifecycle.trigger(session, found.id, "manual", ref, requested_by="cli")
         print(f"run {run.id} queued" if new else f"run {run.id} is already queued")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.jobs import lifecycle, tasks
 from repolens.jobs.queue import JobQueue
 from repolens.realtime.feed import Feed
 from repolens.storage import runs
@@ -30,25 +31,23 @@ LEASE_SECONDS = 30  # longer than a send can take, retries included
 
 
 def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed) -> Marker:
-    """From now on, runs a session of SESSIONS announces are published as queued
-    and sent the moment the session commits, from memory and in the committing
-    thread; they are marked sent a moment later, by the returned Marker. What
-    cannot go out then is left to the dispatcher."""
+    """From now on, what a session of SESSIONS committed is told to FEED (the
+    lifecycle's events) and its outbox messages are sent, from memory and in
+    the committing thread; they are marked sent a moment later, by the returned
+    Marker. What cannot go out then is left to the dispatcher."""
     sessions.configure(info={**sessions.kw.get("info", {}), runs.SENDS_WITHIN: LEASE_SECONDS})
     marker = Marker(sessions)
 
     def committed(session: Session) -> None:
-        sent = runs.announced(session)
-        for announcement in sent:
-            if announcement.topic == runs.QUEUED:
-                feed.queued(announcement.run)  # before the worker can say it started
+        lifecycle.publish(session, feed)  # `run.queued` before the worker can say it started
         try:
-            send(sent, sessions, queue, marker)
+            send(runs.announced(session), sessions, queue, marker)
         except Exception:  # the lease runs out and the dispatcher sends; the claim dedupes
             log.exception("sending committed triggers failed")
 
     def rolled_back(session: Session) -> None:
         session.info.pop(runs.ANNOUNCED, None)
+        lifecycle.forget(session)
 
     event.listen(sessions, "after_commit", committed)
     event.listen(sessions, "after_rollback", rolled_back)
@@ -174,7 +173,7 @@ def dispatch(
             message.dispatched_at = now()
             message.attempts += 1
             sent += 1
-            if message.topic == runs.QUEUED and message.send_after is None:
+            if message.topic == tasks.SCAN.name and message.send_after is None:
                 unannounced.append(int(message.payload["run_id"]))
     if feed is not None and unannounced:
         with sessions() as session:
@@ -190,10 +189,4 @@ def _error(exc: Exception | None) -> str:
 
 
 def _enqueue(queue: JobQueue, topic: str, payload: dict[str, Any]) -> None:
-    if topic == runs.REPORT:
-        queue.render(int(payload["run_id"]))
-        return
-    if topic == runs.NOTIFY:
-        queue.notify(int(payload["run_id"]))
-        return
-    queue.enqueue(int(payload["run_id"]), str(payload["priority"]), payload.get("job_id"))
+    queue.send(tasks.named(topic), payload)

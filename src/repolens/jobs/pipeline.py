@@ -1,8 +1,9 @@
-"""The job body: load a run by id, scan, store, mark the outcome.
+"""The scan job's body: start the run, scan, store, end it.
 
 Thin on purpose: the scan is `repolens.scan.run`, storing is
-`storage.results.record`. What is here is the run's state machine, its
-heartbeat and progress (throttled), and cooperative cancellation."""
+`storage.results.record`, every change of state is `lifecycle`'s. What is here
+is the order of those, the run's heartbeat and progress (throttled), and
+cooperative cancellation."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
 from repolens.errors import InputError, RepolensError, ScanAborted
-from repolens.jobs import rendering
+from repolens.jobs import lifecycle, rendering
 from repolens.realtime.feed import Feed
 from repolens.reports import formats
 from repolens.reports.model import Report
@@ -27,7 +28,7 @@ from repolens.security.outbound import OutboundPolicy
 from repolens.security.vault import Vault
 from repolens.settings import Settings
 from repolens.storage import results, runs
-from repolens.storage.models import now
+from repolens.storage.models import RunStatus, now
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +115,17 @@ def execute(
                          time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
         return _complete(run_id, report, settings, sessions, feed)
     except ScanAborted:
-        return _finish(sessions, run_id, "cancelled", "cancelled while running", feed)
+        return _finish(sessions, run_id, RunStatus.CANCELLED, "cancelled while running", feed)
     except InputError as exc:
-        return _finish(sessions, run_id, "failed", str(exc), feed)
+        return _finish(sessions, run_id, RunStatus.FAILED, str(exc), feed)
     except RepolensError as exc:
-        return _finish(sessions, run_id, "failed", f"{type(exc).__name__}: {exc}", feed)
+        return _finish(sessions, run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", feed)
     except OperationalError:
         raise  # the database is away: the job's retry, or the reaper, takes it from here
     except Exception as exc:  # a bug, a full disk: this run fails, the worker goes on
         log.exception("run %s stopped on an unexpected error", run_id)
-        return _finish(sessions, run_id, "failed", f"unexpected error: {_describe(exc)}", feed)
+        error = f"unexpected error: {_describe(exc)}"
+        return _finish(sessions, run_id, RunStatus.FAILED, error, feed)
 
 
 def fail_running(
@@ -131,28 +133,24 @@ def fail_running(
 ) -> None:
     """Fail RUN_ID from outside its job, whose process was stopped (the hard time
     limit); nothing happens when it is no longer running."""
-    _finish(sessions, run_id, "failed", error, feed or Feed(None), only_from="running")
+    _finish(sessions, run_id, RunStatus.FAILED, error, feed or Feed(None),
+            only_from=RunStatus.RUNNING)  # fmt: skip
 
 
 def _complete(
     run_id: int, report: Report, settings: Settings, sessions: sessionmaker[Session], feed: Feed
 ) -> str:
     written = formats.write(report, rendering.FAST_FORMATS, rendering.directory(settings, run_id))
-    with sessions.begin() as session:
+    with lifecycle.changing(sessions, feed) as session:
         run = runs.find(session, run_id)
         if run is None:
             shutil.rmtree(rendering.directory(settings, run_id), ignore_errors=True)
             return DELETED
         new = results.record(session, run, report)
         rendering.store(session, run_id, written)
-        runs.order_reports(session, run)  # the slow formats, on the report queue
-        runs.order_notice(session, run)
         run.ref = run.ref or report.target.ref  # the branch the repository's HEAD named
-        run.status, run.progress, run.finished_at = "completed", 100, now()
-        run.current_step = "done"
-    feed.findings(run, new)
-    feed.finished(run)
-    return "completed"
+        lifecycle.complete(session, run, new)
+    return RunStatus.COMPLETED
 
 
 def _fetchable(request: scan.ScanRequest, secret: str | None,
@@ -175,55 +173,45 @@ def _describe(exc: Exception) -> str:
 def _start(
     run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime, feed: Feed
 ) -> tuple[scan.ScanRequest, int, str | None] | None:
-    """Claim the run: only a queued run starts, so a message delivered twice
-    (a redelivery after a crash, a retry racing the reaper) runs it once."""
-    with sessions.begin() as session:
-        run = runs.claim(session, run_id)
+    """Start the run (`lifecycle.start`) and say what to scan; None when it
+    does not start."""
+    with lifecycle.changing(sessions, feed) as session:
+        run = lifecycle.start(session, run_id, worker, picked_up)
         if run is None:
             return None
-        if run.cancel_requested:
-            run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
-            runs.order_notice(session, run)
-        else:
-            project = run.project
-            run.status, run.worker, run.attempts = "running", worker, run.attempts + 1
-            run.started_at = run.started_at or picked_up
-            run.heartbeat_at = now()
-            options = dict(project.analyzer_options or {})
-            if project.plan_path:
-                options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
-            before = results.previous_run(session, run)
-            request = scan.ScanRequest(
-                location=project.repository_url,
-                ref=run.ref,
-                options=options,
-                compare_to=before.commit_sha if before else None,
-            )
-    if run.status == "cancelled":
-        feed.finished(run)
-        return None
-    feed.started(run)
-    return request, run.project_id, project.repository_secret
+        project = run.project
+        options = dict(project.analyzer_options or {})
+        if project.plan_path:
+            options["plan"] = {**options.get("plan", {}), "paths": [project.plan_path]}
+        before = results.previous_run(session, run)
+        request = scan.ScanRequest(
+            location=project.repository_url,
+            ref=run.ref,
+            options=options,
+            compare_to=before.commit_sha if before else None,
+        )
+        return request, run.project_id, project.repository_secret
 
 
 def _finish(
     sessions: sessionmaker[Session],
     run_id: int,
-    status: str,
+    status: RunStatus,
     error: str,
     feed: Feed,
     *,
-    only_from: str | None = None,
+    only_from: RunStatus | None = None,
 ) -> str:
-    """End RUN_ID as STATUS with ERROR; with ONLY_FROM, only a run in that state.
-    Returns the state the run is in."""
-    with sessions.begin() as session:
+    """End RUN_ID as STATUS (failed or cancelled) with ERROR; with ONLY_FROM,
+    only a run in that state. Returns the state the run is in."""
+    with lifecycle.changing(sessions, feed) as session:
         run = runs.find(session, run_id)
         if run is None:
             return DELETED
         if only_from is not None and run.status != only_from:
             return run.status
-        run.status, run.error, run.finished_at = status, error, now()
-        runs.order_notice(session, run)
-    feed.finished(run)
+        if status == RunStatus.CANCELLED:
+            lifecycle.cancel(session, run, error)
+        else:
+            lifecycle.fail(session, run, error)
     return status

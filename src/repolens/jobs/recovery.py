@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.jobs import lifecycle
 from repolens.jobs.queue import JobQueue
 from repolens.realtime.feed import Feed
-from repolens.storage import runs
-from repolens.storage.models import Run, now
+from repolens.storage.models import Run, RunStatus, now
 
 
 def requeue_orphans(
@@ -28,31 +28,28 @@ def requeue_orphans(
     A run that has already been started MAX_ATTEMPTS times fails instead: a scan
     that kills its worker (memory, a hard limit) would otherwise do it forever.
     FEED hears that it ended."""
-    with sessions.begin() as session:
-        query = select(Run).where(Run.status == "running")
+    with lifecycle.changing(sessions, feed or Feed(None)) as session:
+        query = select(Run).where(Run.status == RunStatus.RUNNING)
         if stale_after is not None:
             query = query.where(Run.heartbeat_at < now() - stale_after)
         orphans = session.scalars(query.with_for_update(skip_locked=True)).all()
-        given_up = [run for run in orphans if run.attempts >= max_attempts]
-        for run in given_up:
-            run.status, run.finished_at, run.current_step = "failed", now(), "given up"
-            run.error = (f"its worker stopped while running it {run.attempts} times (killed, "
-                         "out of memory or over the time limit); not tried again")  # fmt: skip
-            runs.order_notice(session, run)
-        requeued = [run for run in orphans if run not in given_up]
-        for run in requeued:
-            run.status, run.worker, run.current_step = "queued", None, "requeued"
-            runs.announce(session, run)
-    for run in given_up:
-        (feed or Feed(None)).finished(run)
-    return [run.id for run in requeued]
+        requeued = []
+        for run in orphans:
+            if run.attempts >= max_attempts:
+                lifecycle.fail(session, run, f"its worker stopped while running it {run.attempts} "
+                               "times (killed, out of memory or over the time limit); not tried "
+                               "again", step="given up")  # fmt: skip
+            else:
+                lifecycle.requeue(session, run)
+                requeued.append(run.id)
+    return requeued
 
 
 def waiting(sessions: sessionmaker[Session]) -> list[tuple[int, str]]:
     """Queued runs, oldest first: what a fresh embedded queue must hold."""
     with sessions() as session:
         rows = session.execute(
-            select(Run.id, Run.priority).where(Run.status == "queued").order_by(Run.id)
+            select(Run.id, Run.priority).where(Run.status == RunStatus.QUEUED).order_by(Run.id)
         ).all()
         return [(run_id, priority) for run_id, priority in rows]
 
@@ -62,11 +59,11 @@ def terminate_overdue(
 ) -> list[int]:
     """Runs asked to cancel more than GRACE ago and still running are stopped by
     force, where the backend can, and marked cancelled; FEED hears that they ended."""
-    with sessions.begin() as session:
+    with lifecycle.changing(sessions, feed or Feed(None)) as session:
         overdue = session.scalars(
             select(Run)
             .where(
-                Run.status == "running",
+                Run.status == RunStatus.RUNNING,
                 Run.cancel_requested.is_(True),
                 Run.cancel_requested_at < now() - grace,
             )
@@ -74,9 +71,6 @@ def terminate_overdue(
         ).all()
         stopped = [run for run in overdue if run.job_id and queue.terminate(run.job_id)]
         for run in stopped:
-            run.status, run.finished_at = "cancelled", now()
-            run.error = "terminated: still running after the cancel grace period"
-            runs.order_notice(session, run)
-    for run in stopped:
-        (feed or Feed(None)).finished(run)
+            lifecycle.cancel(session, run, "terminated: still running after the cancel grace "
+                             "period")  # fmt: skip
     return [run.id for run in stopped]

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import cron
 from repolens.errors import Refused
-from repolens.storage import runs
-from repolens.storage.models import Project, Run, now
+from repolens.jobs import lifecycle
+from repolens.storage.models import TERMINAL, Project, Run, now
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _fire_if_due(sessions: sessionmaker[Session], project_id: int, expression: s
         )
         if cron.next_after(expression, last or created_at) > at:
             return None
-        run = runs.create(session, project_id, trigger="schedule", priority="low")
+        run, _new = lifecycle.trigger(session, project_id, "schedule")
         run.queued_at = at
         return run.id
 
@@ -76,7 +76,7 @@ def clean_up(sessions: sessionmaker[Session], data_dir: Path, keep_days: int) ->
         latest = select(func.max(Run.id)).where(Run.status == "completed").group_by(Run.project_id)
         old = session.scalars(
             select(Run).where(
-                Run.status.in_(runs.TERMINAL), Run.finished_at < cutoff, Run.id.not_in(latest)
+                Run.status.in_(TERMINAL), Run.finished_at < cutoff, Run.id.not_in(latest)
             )
         ).all()
         removed = [run.id for run in old]

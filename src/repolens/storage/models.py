@@ -4,6 +4,7 @@ messages, events) is derived from state stored here."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -89,6 +90,25 @@ class Project(Base):
     runs: Mapped[list[Run]] = relationship(back_populates="project", passive_deletes=True)
 
 
+class RunStatus(StrEnum):
+    """Where a run is in its life (`repolens.jobs.lifecycle` moves it)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED,
+                      RunStatus.SUPERSEDED})  # fmt: skip
+
+
 class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
@@ -103,7 +123,7 @@ class Run(Base):
     ref: Mapped[str | None] = mapped_column(String(255))
     commit_sha: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[str] = mapped_column(String(16), default="default")
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     current_step: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

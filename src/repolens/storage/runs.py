@@ -1,5 +1,7 @@
-"""Queries about runs. Creating a run writes its outbox message in the same
-transaction, so an accepted trigger is never lost while the broker is down."""
+"""Runs in the database, and the outbox messages written with them. Creating a
+run writes its message in the same transaction, so an accepted trigger is never
+lost while the broker is down. Which message, and when a run changes state, is
+the lifecycle's to say (`repolens.jobs.lifecycle`); here is only how."""
 
 from __future__ import annotations
 
@@ -14,11 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from repolens.errors import NotFoundError
-from repolens.storage.models import OutboxMessage, Project, RefreshRequest, Run, could_exist, now
+from repolens.storage.models import OutboxMessage, Run, could_exist, now
 
 PRIORITIES = ("high", "default", "low")
 PROJECTS, RUNS, OUTBOX = (Run.metadata.tables[name] for name in ("projects", "runs", "outbox"))
-TERMINAL = ("completed", "failed", "cancelled", "superseded")
 
 
 def create(
@@ -28,23 +29,22 @@ def create(
     trigger: str,
     ref: str | None = None,
     priority: str = "default",
+    topic: str,
 ) -> Run:
-    """Queue a run of the project (its default branch unless REF) with its outbox
-    message. On PostgreSQL that is one statement, as it is on the path of every
-    trigger; elsewhere two."""
+    """A queued run of the project (its default branch unless REF) with its
+    outbox message on TOPIC (`message(run)`). On PostgreSQL that is one
+    statement, as it is on the path of every trigger; elsewhere two."""
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
     moment = now()
     params = {"project_id": project_id, "trigger": trigger, "ref": ref, "priority": priority,
-              "job_id": _job_id(), "moment": moment,
+              "job_id": _job_id(), "moment": moment, "topic": topic,
               "send_after": _send_after(session, moment)}  # fmt: skip
     inserted = _insert(session, params)
     if inserted is None:
         raise NotFoundError(f"project {project_id} not found")
     run, message_id = inserted
-    if trigger == "push":
-        _supersede(session, run)
-    _remember(session, Announcement(run, message_id, QUEUED, message(run)))
+    _remember(session, Announcement(run, message_id, topic, message(run)))
     return run
 
 
@@ -53,29 +53,24 @@ def _insert(session: Session, params: dict[str, Any]) -> tuple[Run, int] | None:
         row = session.execute(_run_with_message(), params).first()
         return None if row is None else (row[0], int(row[1]))
     run: Run | None = session.scalars(_run_only(), params).first()
-    return None if run is None else (run, _insert_message(session, QUEUED, message(run)))
+    if run is None:
+        return None
+    return run, _insert_message(session, params["topic"], message(run))
 
 
-def announce(session: Session, run: Run) -> None:
-    """Queue RUN again (a retry, an orphan): a fresh job id on its row and an
-    outbox message that carries it. Fixing the id in the same transaction keeps
-    the dispatcher off the run row, so a worker claiming the run never waits on
-    the dispatcher's transaction."""
+def renew_job(session: Session, run: Run, topic: str) -> None:
+    """Send RUN again (a retry, an orphan): a fresh job id on its row and a
+    message on TOPIC that carries it. Fixing the id in the same transaction
+    keeps the dispatcher off the run row, so a worker claiming the run never
+    waits on the dispatcher's transaction."""
     run.job_id = _job_id()
-    _write(session, run, QUEUED, message(run))
+    announce(session, run, topic, message(run))
 
 
-def order_reports(session: Session, run: Run) -> None:
-    """Ask for RUN's slow report formats, rendered by a job of their own (the
-    `report` queue) once this transaction has stored its results."""
-    _write(session, run, REPORT, {"run_id": run.id})
-
-
-def order_notice(session: Session, run: Run) -> None:
-    """Tell the project's notify URL, if it has one, that RUN ended (the `notify`
-    queue), once this transaction has stored how."""
-    if run.project.notify_url:
-        _write(session, run, NOTIFY, {"run_id": run.id})
+def announce(session: Session, run: Run, topic: str, payload: dict[str, Any]) -> None:
+    """An outbox message about RUN on TOPIC, sent once this transaction commits."""
+    message_id = _insert_message(session, topic, payload)
+    _remember(session, Announcement(run, message_id, topic, payload))
 
 
 @dataclass(frozen=True)
@@ -105,11 +100,6 @@ def message(run: Run) -> dict[str, Any]:
     return {"run_id": run.id, "priority": run.priority, "job_id": run.job_id}
 
 
-def _write(session: Session, run: Run, topic: str, payload: dict[str, Any]) -> None:
-    message_id = _insert_message(session, topic, payload)
-    _remember(session, Announcement(run, message_id, topic, payload))
-
-
 def _remember(session: Session, announcement: Announcement) -> None:
     session.info.setdefault(ANNOUNCED, []).append(announcement)
 
@@ -126,10 +116,6 @@ def _insert_message(session: Session, topic: str, payload: dict[str, Any]) -> in
 def _send_after(session: Session, moment: datetime) -> datetime | None:
     within = session.info.get(SENDS_WITHIN)
     return moment + timedelta(seconds=within) if within else None
-
-
-# Outbox topics: a scan, a report rendering, a notification.
-QUEUED, REPORT, NOTIFY = "run.queued", "run.report", "run.notify"
 
 
 def _job_id() -> str:
@@ -175,7 +161,13 @@ def _run_with_message() -> ExecutableReturnsRows:
         insert(OUTBOX)
         .from_select(
             ["topic", "payload", "created_at", "send_after", "attempts"],
-            select(literal(QUEUED), payload, queued.c.queued_at, send_after, literal(0)),
+            select(
+                bindparam("topic", type_=String),
+                payload,
+                queued.c.queued_at,
+                send_after,
+                literal(0),
+            ),
             include_defaults=False,
         )
         .returning(OUTBOX.c.id)
@@ -183,21 +175,6 @@ def _run_with_message() -> ExecutableReturnsRows:
     )
     both = select(queued, written.c.id.label("message_id")).join_from(queued, written, true())
     return select(Run, both.selected_columns.message_id).from_statement(both)
-
-
-def _supersede(session: Session, newer: Run) -> None:
-    """A push makes older pushes to the same branch that have not started moot."""
-    session.execute(
-        update(Run)
-        .where(
-            Run.project_id == newer.project_id,
-            Run.ref == newer.ref,
-            Run.trigger == "push",
-            Run.status == "queued",
-            Run.id < newer.id,
-        )
-        .values(status="superseded", finished_at=now(), error=f"superseded by run {newer.id}")
-    )
 
 
 def claim(session: Session, run_id: int) -> Run | None:
@@ -241,36 +218,6 @@ def get(session: Session, run_id: int) -> Run:
 def find(session: Session, run_id: int) -> Run | None:
     """The run, or None (never there, or deleted with its project)."""
     return session.get(Run, run_id) if could_exist(run_id) else None
-
-
-def refresh(
-    session: Session,
-    project_id: int,
-    ref: str | None = None,
-    *,
-    requested_by: str | None = None,
-    reason: str | None = None,
-) -> tuple[Run, bool]:
-    """A manual scan of the project at REF (default: its branch), at high
-    priority, with the request in the refresh history. While a run of the same
-    project and ref is still queued, that run is the answer and nothing new is
-    queued; returns the run and whether it is new. The project's row is locked
-    first, so two refreshes at once cannot both queue."""
-    project = session.get(Project, project_id, with_for_update=True) if could_exist(project_id) \
-        else None  # fmt: skip
-    if project is None:
-        raise NotFoundError(f"project {project_id} not found")
-    waiting = session.scalar(
-        select(Run)
-        .where(Run.project_id == project_id, Run.status == "queued",
-               Run.ref == (ref or project.default_branch))
-        .order_by(Run.id)
-        .limit(1)
-    )  # fmt: skip
-    run = waiting or create(session, project_id, trigger="manual", ref=ref, priority="high")
-    session.add(RefreshRequest(project_id=project_id, run_id=run.id, requested_by=requested_by,
-                               reason=reason))  # fmt: skip
-    return run, waiting is None
 
 
 def get_status(sessions: sessionmaker[Session], run_id: int) -> str:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from repolens.api import schemas
 from repolens.api.deps import DbSession, Jobs
 from repolens.errors import QueueUnavailable
-from repolens.jobs.queue import QUEUES
+from repolens.jobs import lifecycle
+from repolens.jobs.tasks import QUEUES
 from repolens.storage import models, runs
-from repolens.storage.models import now
+from repolens.storage.models import TERMINAL, RunStatus, now
 
 router = APIRouter(tags=["jobs"])
 
@@ -65,12 +66,10 @@ def job(run_id: int, session: DbSession) -> models.Run:
              response_model=schemas.RunOut)  # fmt: skip
 def retry(run_id: int, session: DbSession) -> models.Run:
     run = runs.get(session, run_id)
-    if run.status not in ("failed", "cancelled"):
+    if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise HTTPException(409, f"run {run_id} is {run.status}; only failed or cancelled runs "
                                  "can be retried")  # fmt: skip
-    run.status, run.error, run.finished_at, run.cancel_requested = "queued", None, None, False
-    run.progress, run.current_step = 0, None
-    runs.announce(session, run)
+    lifecycle.requeue(session, run, step=None)
     session.commit()  # sent and announced as it commits
     return run
 
@@ -79,15 +78,12 @@ def retry(run_id: int, session: DbSession) -> models.Run:
 def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     """A queued run is taken back at once; a running one stops at its next check."""
     run = runs.get(session, run_id)
-    if run.status in runs.TERMINAL:
+    if run.status in TERMINAL:
         raise HTTPException(409, f"run {run_id} is already {run.status}")
     run.cancel_requested, run.cancel_requested_at = True, now()
-    if run.status == "queued":
-        jobs.queue.cancel(run.id, run.job_id)
-        run.status, run.finished_at, run.error = "cancelled", now(), "cancelled before start"
-        runs.order_notice(session, run)  # as a cancel through the pipeline does
-        session.commit()
-        jobs.feed.finished(run)
+    if run.status == RunStatus.QUEUED:
+        lifecycle.cancel(session, run, "cancelled before start", jobs.queue)
+    session.commit()  # told as it commits
     return run
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from repolens.api import schemas
 from repolens.api.deps import DbSession, Jobs, Options
+from repolens.jobs import lifecycle
 from repolens.security import project_fields
-from repolens.storage import models, projects, runs
+from repolens.storage import models, projects
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -50,7 +51,7 @@ def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
 def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> models.Run:
     """A manual scan: queued at high priority, answered at once. While a run of
     the same ref is still queued, that run is the answer."""
-    run, _new = runs.refresh(session, project_id, body.ref, reason=body.reason)
+    run, _new = lifecycle.trigger(session, project_id, "manual", body.ref, note=body.reason)
     session.commit()  # sent and announced as it commits
     return run
 

@@ -1,8 +1,8 @@
 """Celery behind the JobQueue boundary: the distributed deployment.
 
-Scans on queues `high`, `default` and `low`, consumed in that order; the slow
-report formats of finished runs on `report`; notifications that a run ended on
-`notify`. Payloads are run ids; late
+Every task of the registry (`tasks`) on its queue: scans on `high`, `default`
+and `low`, consumed in that order; notifications that a run ended on `notify`;
+the slow report formats of finished runs on `report`. Payloads are ids; late
 acknowledgement so a message outlives a worker that dies holding it; soft and
 hard time limits; transient database errors retried with exponential backoff
 and jitter. A redelivered or duplicated message is harmless: the run is claimed
@@ -16,7 +16,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,21 +24,19 @@ from celery import Celery, signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from kombu.entity import Queue
 from kombu.exceptions import KombuError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan as scan_engine
-from repolens.errors import DeliveryFailed, OverTimeLimit, QueueUnavailable
+from repolens.errors import OverTimeLimit, QueueUnavailable
 from repolens.git.scratch import Scratch
-from repolens.jobs import notifying, outbox, pipeline, recovery, rendering, schedule
-from repolens.jobs.queue import NOTIFY_QUEUE, PERIODS, QUEUES, REPORT_QUEUE
+from repolens.jobs import outbox, pipeline
+from repolens.jobs.periodic import PERIODIC, Periodic
+from repolens.jobs.tasks import QUEUES, SCAN, TASKS, Context, Retry, Task
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
 from repolens.settings import Settings
 from repolens.storage import db
 
-SCAN_TASK, REPORT_TASK, NOTIFY_TASK = "repolens.scan", "repolens.report", "repolens.notify"
 # How long live workers are given to say which queues they consume. Not less: kombu's
 # Redis transport waits for replies in 1 s BRPOPs, and a shorter wait leaves one in
 # flight that swallows the next call's reply (every other call then sees no worker).
@@ -53,15 +51,10 @@ class CeleryQueue:
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def enqueue(self, run_id: int, priority: str, job_id: str | None = None) -> str:
-        result = self.app.send_task(SCAN_TASK, args=[run_id], queue=priority, task_id=job_id)
-        return str(result.id)
-
-    def render(self, run_id: int) -> None:
-        self.app.send_task(REPORT_TASK, args=[run_id], queue=REPORT_QUEUE)
-
-    def notify(self, run_id: int) -> None:
-        self.app.send_task(NOTIFY_TASK, args=[run_id], queue=NOTIFY_QUEUE)
+    def send(self, task: Task, payload: dict[str, Any]) -> str:
+        sent = self.app.send_task(task.name, kwargs=payload, queue=task.queue_for(payload),
+                                  task_id=payload.get("job_id"))  # fmt: skip
+        return str(sent.id)
 
     def cancel(self, run_id: int, job_id: str | None) -> bool:
         if job_id is None:
@@ -104,12 +97,9 @@ def _reaching(app: Celery) -> Iterator[None]:
         ) from exc
 
 
-BEAT_SCHEDULE = {
-    "reap-orphans": {"task": "repolens.reap", "schedule": PERIODS["reap"]},
-    "dispatch-outbox": {"task": "repolens.dispatch", "schedule": PERIODS["dispatch"]},
-    "scheduled-rescans": {"task": "repolens.schedule", "schedule": PERIODS["schedule"]},
-    "clean-up": {"task": "repolens.clean_up", "schedule": PERIODS["clean_up"]},
-}
+# Beat sends the periodic work on its period (`periodic`: the same table the
+# embedded runtime runs from).
+BEAT_SCHEDULE = {work.name: {"task": work.name, "schedule": work.period} for work in PERIODIC}
 
 
 def create(settings: Settings, scanner: Callable[..., Report] | None = None) -> Celery:
@@ -187,14 +177,16 @@ def _hard_limit(settings: Settings, feed: Callable[[], Feed]) -> Callable[..., N
     the reaper only to be killed again."""
 
     def failed(sender: Any, exception: BaseException | None = None, args: Any = (),
-               **_: Any) -> None:  # fmt: skip
-        scanning = getattr(sender, "name", None) == SCAN_TASK
+               kwargs: Any = None, **_: Any) -> None:  # fmt: skip
+        kwargs = kwargs or {}
+        scanning = getattr(sender, "name", None) == SCAN.name
         if not scanning or not isinstance(exception, TimeLimitExceeded):
             return
         engine = db.engine(settings)  # its own: pool processes forked later must not share it
         try:
             error = f"stopped at the hard time limit ({settings.job_time_limit_seconds} s)"
-            pipeline.fail_running(db.sessions(engine), int(args[0]), error, feed())
+            run_id = int(kwargs.get("run_id", args[0] if args else 0))
+            pipeline.fail_running(db.sessions(engine), run_id, error, feed())
         finally:
             engine.dispose()
 
@@ -202,78 +194,43 @@ def _hard_limit(settings: Settings, feed: Callable[[], Feed]) -> Callable[..., N
 
 
 def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Report]) -> None:
-    @functools.cache
-    def feed() -> Feed:
-        if not settings.events:
-            log.warning("REPOLENS_EVENTS_URL is not set: this worker's live events reach no one")
-        return Feed(hub.create(settings))
+    """Every task of the registry and every periodic work, each with its retry
+    policy; a worker builds its context (database, feed) on first use."""
 
     @functools.cache
-    def sessions() -> sessionmaker[Session]:
-        made = db.sessions(db.engine(settings))
-        marker = outbox.send_on_commit(made, CeleryQueue(app), feed())
+    def context() -> Context:
+        if not settings.events:
+            log.warning("REPOLENS_EVENTS_URL is not set: this worker's live events reach no one")
+        feed = Feed(hub.create(settings))
+        sessions = db.sessions(db.engine(settings))
+        marker = outbox.send_on_commit(sessions, CeleryQueue(app), feed)
         # A pool process (or a solo worker) that stops writes its marks first.
         for stopping in (signals.worker_process_shutdown, signals.worker_shutdown):
             stopping.connect(lambda **_: marker.close(), weak=False)
-        return made
+        return Context(settings, sessions, CeleryQueue(app), feed,
+                       scanner=_within_limit(scanner, settings))  # fmt: skip
 
-    @app.task(name=SCAN_TASK, bind=True, autoretry_for=(OperationalError,), retry_backoff=2,
-              retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
-    def scan(task: Any, run_id: int) -> str:
-        worker = task.request.hostname or "?"
-        return pipeline.execute(run_id, settings, sessions(), worker=worker, feed=feed(),
-                                scanner=within_limit)  # fmt: skip
-
-    within_limit = _within_limit(scanner, settings)
-    signals.task_failure.connect(_hard_limit(settings, feed), weak=False)
+    for task in TASKS.values():
+        _register(app, task, task.retry(settings), context)
+    for work in PERIODIC:
+        _register_periodic(app, work, context)
+    signals.task_failure.connect(_hard_limit(settings, lambda: context().feed), weak=False)
     # What a killed worker left in the scratch directory goes as a worker starts.
     signals.worker_ready.connect(lambda **_: Scratch(settings.checkouts_dir).sweep(), weak=False)
 
-    @app.task(name=REPORT_TASK, autoretry_for=(OperationalError,), retry_backoff=2,
-              retry_backoff_max=300, retry_jitter=True, max_retries=8)  # fmt: skip
-    def report(run_id: int) -> list[str]:
-        return rendering.render(run_id, settings, sessions())
 
-    @app.task(name=NOTIFY_TASK, autoretry_for=(DeliveryFailed, OperationalError),
-              retry_backoff=max(1, round(settings.notify_retry_seconds)), retry_backoff_max=600,
-              retry_jitter=True, max_retries=8)  # fmt: skip
-    def notify(run_id: int) -> int | None:
-        return notifying.deliver(run_id, settings, sessions())
+def _register(app: Celery, task: Task, retry: Retry, context: Callable[[], Context]) -> None:
+    def run(job: Any, **payload: Any) -> object:
+        worker = job.request.hostname or "?"
+        return task.body(replace(context(), worker=worker), payload)
 
-    _register_periodic(app, settings, sessions, feed)
+    app.task(name=task.name, bind=True, autoretry_for=retry.on,
+             retry_backoff=max(1, round(retry.first)), retry_backoff_max=round(retry.ceiling),
+             retry_jitter=True, max_retries=retry.attempts - 1)(run)  # fmt: skip
 
 
-def _register_periodic(
-    app: Celery,
-    settings: Settings,
-    sessions: Callable[[], sessionmaker[Session]],
-    feed: Callable[[], Feed],
-) -> None:
-    """The tasks beat sends on its schedule (BEAT_SCHEDULE)."""
+def _register_periodic(app: Celery, work: Periodic, context: Callable[[], Context]) -> None:
+    def run() -> object:
+        return work.body(context())
 
-    @app.task(name="repolens.reap")
-    def reap() -> list[int]:
-        stale = timedelta(seconds=settings.heartbeat_stale_seconds)
-        requeued = recovery.requeue_orphans(
-            sessions(), stale, max_attempts=settings.job_max_attempts, feed=feed()
-        )
-        grace = timedelta(seconds=settings.cancel_grace_seconds)
-        recovery.terminate_overdue(sessions(), CeleryQueue(app), grace, feed())
-        outbox.dispatch(sessions(), CeleryQueue(app), feed=feed())
-        return requeued
-
-    @app.task(name="repolens.dispatch")
-    def dispatch() -> int:
-        return outbox.dispatch(sessions(), CeleryQueue(app), feed=feed())
-
-    @app.task(name="repolens.schedule")
-    def scheduled() -> list[int]:
-        created = schedule.trigger_due(
-            sessions(), min_interval_seconds=settings.schedule_min_interval_seconds
-        )
-        outbox.dispatch(sessions(), CeleryQueue(app), feed=feed())
-        return created
-
-    @app.task(name="repolens.clean_up")
-    def clean_up() -> list[int]:
-        return schedule.clean_up(sessions(), settings.data_dir, settings.keep_runs_days)
+    app.task(name=work.name)(run)

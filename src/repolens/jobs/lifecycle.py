@@ -1,0 +1,196 @@
+"""A run's life: the only way a run changes state.
+
+    queued ──start──▶ running ──complete──▶ completed
+      │  ▲               │ └────fail──────▶ failed
+      │  └───requeue─────┤ (an orphan)     (a failed or cancelled run, retried)
+      └──cancel──────────┴────cancel─────▶ cancelled        queued ──supersede──▶ superseded
+
+Each transition writes the row in the caller's transaction, asks for what
+follows from it (the scan job, the report job, the notice) through the outbox,
+and records the live event it causes; the event is published once the
+transaction commits (`publish`, called by the commit hook of
+`outbox.send_on_commit`, or by `changing`). `trigger` is how every kind of
+request for a scan (the API, the CLI, schedules, forge webhooks) asks for one:
+coalescing and de-duplication live there."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.errors import NotFoundError
+from repolens.jobs import tasks
+from repolens.realtime.feed import Feed
+from repolens.storage import runs
+from repolens.storage.models import (
+    Project,
+    RefreshRequest,
+    Run,
+    RunStatus,
+    could_exist,
+    now,
+)
+
+if TYPE_CHECKING:
+    from repolens.jobs.queue import JobQueue
+
+
+# The priority a reason for a scan gets, unless the caller says otherwise.
+PRIORITY = {"manual": "high", "push": "default", "pull_request": "default", "schedule": "low"}
+
+_EVENTS = "repolens.lifecycle.events"  # what a session's transitions will tell the feed
+Tell = Callable[[Feed], None]
+
+
+def trigger(
+    session: Session,
+    project_id: int,
+    reason: str,
+    ref: str | None = None,
+    *,
+    priority: str | None = None,
+    requested_by: str | None = None,
+    note: str | None = None,
+) -> tuple[Run, bool]:
+    """A scan of the project at REF (default: its branch) for REASON; returns
+    the run that answers it and whether it is new. A manual request while a
+    run of the same project and ref still waits is answered by that run (the
+    project's row is locked first, so two at once cannot both queue) and is
+    kept in the refresh history; a push makes older pushes to the same branch
+    that have not started moot."""
+    waiting = _waiting(session, project_id, ref) if reason == "manual" else None
+    run = waiting or queue(session, project_id, reason, ref, priority or PRIORITY.get(reason))
+    if reason == "manual":
+        session.add(RefreshRequest(project_id=project_id, run_id=run.id,
+                                   requested_by=requested_by, reason=note))  # fmt: skip
+    if reason == "push" and waiting is None:
+        older = session.scalars(
+            select(Run).where(Run.project_id == project_id, Run.ref == run.ref,
+                              Run.trigger == "push", Run.status == RunStatus.QUEUED,
+                              Run.id < run.id)
+        )  # fmt: skip
+        for moot in older:
+            supersede(session, moot, run)
+        session.flush()
+    return run, waiting is None
+
+
+def _waiting(session: Session, project_id: int, ref: str | None) -> Run | None:
+    project = session.get(Project, project_id, with_for_update=True) \
+        if could_exist(project_id) else None  # fmt: skip
+    if project is None:
+        raise NotFoundError(f"project {project_id} not found")
+    return session.scalar(
+        select(Run)
+        .where(Run.project_id == project_id, Run.status == RunStatus.QUEUED,
+               Run.ref == (ref or project.default_branch))
+        .order_by(Run.id)
+        .limit(1)
+    )  # fmt: skip
+
+
+def queue(
+    session: Session,
+    project_id: int,
+    reason: str,
+    ref: str | None = None,
+    priority: str | None = None,
+) -> Run:
+    """A new run of the project, queued, with the message that sends its scan."""
+    run = runs.create(session, project_id, trigger=reason, ref=ref,
+                      priority=priority or "default", topic=tasks.SCAN.name)  # fmt: skip
+    _tell(session, lambda feed: feed.queued(run))
+    return run
+
+
+def start(session: Session, run_id: int, worker: str, picked_up: datetime) -> Run | None:
+    """Claim RUN_ID for WORKER: only a queued run starts, so a message delivered
+    twice runs it once. None when it does not start (taken, ended, deleted, or
+    asked to cancel before it started: then it is cancelled)."""
+    run = runs.claim(session, run_id)
+    if run is None:
+        return None
+    if run.cancel_requested:
+        _end(session, run, RunStatus.CANCELLED, "cancelled before start")
+        return None
+    run.status, run.worker, run.attempts = RunStatus.RUNNING, worker, run.attempts + 1
+    run.started_at = run.started_at or picked_up
+    run.heartbeat_at = now()
+    _tell(session, lambda feed: feed.started(run))
+    return run
+
+
+def complete(session: Session, run: Run, new: list[dict[str, Any]]) -> None:
+    """RUN finished with its results stored; NEW are its new findings."""
+    run.progress, run.current_step = 100, "done"
+    runs.announce(session, run, tasks.REPORT.name, {"run_id": run.id})  # the slow formats
+    _tell(session, lambda feed: feed.findings(run, new))
+    _end(session, run, RunStatus.COMPLETED, None)
+
+
+def fail(session: Session, run: Run, error: str, step: str | None = None) -> None:
+    _end(session, run, RunStatus.FAILED, error, step)
+
+
+def cancel(session: Session, run: Run, error: str, jobs: JobQueue | None = None) -> None:
+    """End RUN as cancelled; a queued one is taken back from JOBS first."""
+    if run.status == RunStatus.QUEUED and jobs is not None:
+        jobs.cancel(run.id, run.job_id)
+    _end(session, run, RunStatus.CANCELLED, error)
+
+
+def supersede(session: Session, run: Run, by: Run) -> None:
+    _end(session, run, RunStatus.SUPERSEDED, f"superseded by run {by.id}")
+
+
+def requeue(session: Session, run: Run, step: str | None = "requeued") -> None:
+    """RUN back in the queue with a fresh job id: an orphan whose worker died,
+    or a failed or cancelled run retried."""
+    if run.status != RunStatus.RUNNING:  # a retry starts over
+        run.error, run.finished_at, run.progress = None, None, 0
+        run.cancel_requested, run.cancel_requested_at = False, None
+    run.status, run.worker, run.current_step = RunStatus.QUEUED, None, step
+    runs.renew_job(session, run, tasks.SCAN.name)
+    _tell(session, lambda feed: feed.queued(run))
+
+
+def _end(session: Session, run: Run, status: RunStatus, error: str | None,
+         step: str | None = None) -> None:  # fmt: skip
+    run.status, run.error, run.finished_at = status, error, now()
+    if step is not None:
+        run.current_step = step
+    if run.project.notify_url:
+        runs.announce(session, run, tasks.NOTIFY.name, {"run_id": run.id})
+    _tell(session, lambda feed: feed.finished(run))
+
+
+def _tell(session: Session, said: Tell) -> None:
+    session.info.setdefault(_EVENTS, []).append(said)
+
+
+def publish(session: Session, feed: Feed) -> None:
+    """Tell FEED what SESSION's committed transitions caused, in order."""
+    for said in session.info.pop(_EVENTS, []):
+        said(feed)
+
+
+def forget(session: Session) -> None:
+    """Drop what a rolled-back transaction's transitions would have told."""
+    session.info.pop(_EVENTS, None)
+
+
+@contextlib.contextmanager
+def changing(sessions: sessionmaker[Session], feed: Feed) -> Iterator[Session]:
+    """A transaction whose transitions FEED hears of once it commits."""
+    with sessions.begin() as session:
+        try:
+            yield session
+        except BaseException:
+            forget(session)
+            raise
+    publish(session, feed)
