@@ -224,7 +224,7 @@ def _register(app: Celery, task: Task, retry: Retry, context: Callable[[], Conte
         worker = job.request.hostname or "?"
         return task.body(replace(context(), worker=worker), payload)
 
-    app.task(name=task.name, bind=True, autoretry_for=retry.on,
+    app.task(name=task.name, shared=False, bind=True, autoretry_for=retry.on,
              retry_backoff=max(1, round(retry.first)), retry_backoff_max=round(retry.ceiling),
              retry_jitter=True, max_retries=retry.attempts - 1)(run)  # fmt: skip
 
@@ -233,4 +233,4 @@ def _register_periodic(app: Celery, work: Periodic, context: Callable[[], Contex
     def run() -> object:
         return work.body(context())
 
-    app.task(name=work.name)(run)
+    app.task(name=work.name, shared=False)(run)

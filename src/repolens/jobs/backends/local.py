@@ -114,6 +114,11 @@ class LocalQueue:
                 counts[QUEUES[entry.rank]] += 1
             return counts
 
+    def retrying(self) -> int:
+        """Jobs waiting out the pause before their next try (not in `depth`)."""
+        with self._ready:
+            return sum(timer.is_alive() for timer in self._timers)
+
     def workers(self) -> dict[str, list[str]]:
         return {thread.name: list(QUEUES) for thread in self._threads if thread.is_alive()}
 
