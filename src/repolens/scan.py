@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pathspec
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from repolens import (
     __version__,
@@ -27,18 +27,17 @@ from repolens import (
     suppressions,
 )
 from repolens.analyzers.base import (
-    Analyzer,
     Category,
     Confidence,
     Finding,
     Snapshot,
     SourceFile,
+    options_of,
 )
 from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
 from repolens.analyzers.runner import Runner, Step
-from repolens.errors import InputError
 from repolens.git.checkout import Checkout, open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
@@ -107,8 +106,9 @@ def run(
     deadline = time.monotonic() + time_limit if time_limit else None
     observer = observer or SilentObserver()
     registry = registry or Registry.discover()
-    analyzers = [(a, options(a, request.options.get(a.name))) for a in
-                 registry.select(request.analyzers)]  # fmt: skip
+    analyzers = [
+        (a, options_of(a, request.options.get(a.name))) for a in registry.select(request.analyzers)
+    ]
     started = datetime.now(UTC)
     observer.stage("fetch")
     with open_checkout(request.location, request.ref, settings, request.credentials,
@@ -229,16 +229,6 @@ def _ours(root: Path, paths: list[str], output: Path | None) -> dict[str, str]:
             prefixes.append(inside + "/")
     return {path: "repolens output" for path in paths
             if path.startswith(tuple(prefixes)) or path in names}  # fmt: skip
-
-
-def options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
-    """ANALYZER's typed options from GIVEN; InputError saying what is wrong."""
-    try:
-        return analyzer.Options(**(given or {}))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-                             for error in exc.errors()[:5])  # fmt: skip
-        raise InputError(f"bad options for analyzer {analyzer.name}: {problems}") from None
 
 
 def _coverage(request: ScanRequest, files: list[SourceFile], steps: list[Step]) -> Coverage:

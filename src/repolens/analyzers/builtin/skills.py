@@ -41,16 +41,15 @@ class SkillsOptions(BaseModel):
 class SkillsAnalyzer:
     name: ClassVar[str] = "skills"
     scope: ClassVar[Literal["file", "repository"]] = "repository"
-    Options: ClassVar[type[BaseModel]] = SkillsOptions
+    Options: ClassVar[type[SkillsOptions]] = SkillsOptions
     batch_size: ClassVar[int | None] = None
     version: str = "1"
 
     def applies_to(self, file: SourceFile) -> bool:
         return True
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[SkillsOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, SkillsOptions)
         found: dict[str, Skill] = {}
         warnings: list[str] = []
 
