@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pathspec
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from repolens import (
     __version__,
@@ -34,10 +34,9 @@ from repolens.analyzers.base import (
     SourceFile,
     options_of,
 )
-from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
-from repolens.analyzers.runner import Runner, Step
+from repolens.analyzers.runner import Runner, Step, artifacts
 from repolens.git.checkout import Checkout, open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
@@ -51,6 +50,7 @@ from repolens.reports.model import (
 )
 from repolens.roles import Role, Roles
 from repolens.settings import Settings, child_environment
+from repolens.skills.model import SkillSet
 
 ArtifactT = TypeVar("ArtifactT", bound=BaseModel)
 
@@ -256,6 +256,10 @@ def _report(
     production = [f for f in findings if f.role == Role.SOURCE]
     finished = datetime.now(UTC)
     failed = [f"analyzer {s.analyzer} failed: {s.error}" for s in steps if s.status == "failed"]
+    produced = artifacts(steps)
+    refused: list[str] = []  # artifacts that are not what the report keeps under their name
+    plan = _artifact(produced, "plan", PlanProgress, refused)
+    skills = _artifact(produced, "skills", SkillSet, refused)
     return Report(
         tool_version=__version__,
         target=Target(label=label, ref=request.ref, commit=commit, since=request.since),
@@ -274,9 +278,9 @@ def _report(
         by_role=dict(Counter(f.role for f in findings).most_common()),
         coverage=coverage,
         merged=merged_away,
-        plan=_artifact(steps, PlanProgress),
-        skills=_artifact(steps, SkillSet),
-        warnings=capped(warnings + failed),
+        plan=plan,
+        skills=skills,
+        warnings=capped(warnings + failed + refused),
     )
 
 
@@ -307,5 +311,19 @@ def capped(warnings: list[str]) -> list[str]:
     return kept
 
 
-def _artifact(steps: list[Step], kind: type[ArtifactT]) -> ArtifactT | None:
-    return next((s.artifact for s in steps if isinstance(s.artifact, kind)), None)
+def _artifact(
+    produced: dict[str, BaseModel], name: str, kind: type[ArtifactT], refused: list[str]
+) -> ArtifactT | None:
+    """The artifact of the analyzer called NAME, validated as the report's KIND;
+    one that is not a KIND is left out, saying so in REFUSED."""
+    found = produced.get(name)
+    if found is None:
+        return None
+    try:
+        return kind.model_validate(found, from_attributes=True)
+    except ValidationError as exc:
+        refused.append(
+            f"analyzer {name}'s artifact is not a {kind.__name__} "
+            f"({exc.error_count()} problems); the report leaves it out"
+        )
+        return None

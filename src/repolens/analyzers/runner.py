@@ -140,6 +140,12 @@ class Runner:
         return todo
 
 
+def artifacts(steps: Sequence[Step]) -> dict[str, BaseModel]:
+    """The artifacts the STEPS produced, by analyzer name: a consumer takes the one
+    it knows by name ("plan", "skills") and validates it as its own type."""
+    return {step.analyzer: step.artifact for step in steps if step.artifact is not None}
+
+
 def cache_keys(
     analyzer: Analyzer[Any], options: BaseModel, files: Sequence[SourceFile]
 ) -> dict[str, Key]:

@@ -11,25 +11,7 @@ from pydantic import BaseModel, Field
 from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot, SourceFile
 from repolens.skills import catalog, manifests
 from repolens.skills.catalog import SkillCategory
-
-
-class Skill(BaseModel):
-    name: str
-    category: SkillCategory
-    confidence: float
-    evidence: list[str]
-
-
-class SkillSet(BaseModel):
-    """The skills artifact of a scan, strongest first."""
-
-    skills: list[Skill]
-
-    def by_category(self) -> dict[str, list[str]]:
-        grouped: dict[str, list[str]] = {}
-        for skill in self.skills:
-            grouped.setdefault(skill.category.value, []).append(skill.name)
-        return grouped
+from repolens.skills.model import Skill, SkillSet
 
 
 class SkillsOptions(BaseModel):
