@@ -27,6 +27,7 @@ from repolens import (
     suppressions,
 )
 from repolens.analyzers.base import (
+    Analyzer,
     Category,
     Confidence,
     Finding,
@@ -37,6 +38,7 @@ from repolens.analyzers.base import (
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
 from repolens.analyzers.runner import Runner, Step, artifacts
+from repolens.analyzers.services import CountingBudget, GuardedHttp, Provided, Services
 from repolens.git.checkout import Checkout, open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
@@ -49,6 +51,7 @@ from repolens.reports.model import (
     Target,
 )
 from repolens.roles import Role, Roles
+from repolens.security.outbound import OutboundPolicy
 from repolens.settings import Settings, child_environment
 from repolens.skills.model import SkillSet
 
@@ -91,6 +94,15 @@ def result_cache(settings: Settings) -> ResultCache:
     return SqliteResultCache(settings.result_cache_path)
 
 
+def analyzer_services(settings: Settings) -> Provided:
+    """What the analyzers of one scan may use outside: HTTP through the outbound
+    guard, and the budget the settings allow them."""
+    return Provided(
+        http=GuardedHttp(OutboundPolicy.of(settings)),
+        budget=CountingBudget(settings.analyzer_budget_units),
+    )
+
+
 def run(
     request: ScanRequest,
     settings: Settings,
@@ -100,9 +112,11 @@ def run(
     observer: Observer | None = None,
     should_abort: Callable[[], bool] = lambda: False,
     time_limit: float | None = None,
+    services: Services | None = None,
 ) -> Report:
     """Scan; with TIME_LIMIT (seconds) the analyzers still running then are
-    stopped and the report holds what finished, the rest as failed steps."""
+    stopped and the report holds what finished, the rest as failed steps.
+    SERVICES default to `analyzer_services(settings)`."""
     deadline = time.monotonic() + time_limit if time_limit else None
     observer = observer or SilentObserver()
     registry = registry or Registry.discover()
@@ -118,13 +132,7 @@ def run(
         found, warnings = _inventory(co, request, settings)
         snapshot = Snapshot(co.root, tuple(found.files), co.commit)
         observer.stage("analyze")
-        runner = Runner(
-            analyzers,
-            cache if cache is not None else result_cache(settings),
-            workers=settings.workers,
-            timeout_seconds=settings.analyzer_timeout_seconds,
-            environment=child_environment(),
-        )
+        runner = _runner(analyzers, settings, cache, services)
         steps = runner.run(snapshot, only_paths=only, progress=observer.progress,
                            should_abort=should_abort, deadline=deadline)  # fmt: skip
         observer.stage("report")
@@ -142,6 +150,24 @@ def run(
         if request.compare_to:
             report.renamed = co.renamed_since(request.compare_to)
         return _judged(report, accepted, co)
+
+
+def _runner(
+    analyzers: list[tuple[Analyzer[Any], BaseModel]],
+    settings: Settings,
+    cache: ResultCache | None,
+    services: Services | None,
+) -> Runner:
+    """The runner of one scan's ANALYZERS; the cache and the services default to
+    those the settings say."""
+    return Runner(
+        analyzers,
+        cache if cache is not None else result_cache(settings),
+        workers=settings.workers,
+        timeout_seconds=settings.analyzer_timeout_seconds,
+        environment=child_environment(),
+        services=services if services is not None else analyzer_services(settings),
+    )
 
 
 def _inventory(

@@ -2,8 +2,9 @@
 
 An analyzer gets a read-only `Snapshot` (the files of one commit) and an
 `AnalyzerContext` typed by its own `Options`; it returns an `Outcome`. It touches
-no database, queue or network, so the same analyzer runs in the CLI, a worker or
-a test.
+no database or queue, and the network only through the services its context
+carries (none unless the scan gives them), so the same analyzer runs in the CLI,
+a worker or a test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_c
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from repolens.analyzers.services import NoServices, Services
 from repolens.errors import InputError
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
@@ -174,6 +176,7 @@ class AnalyzerContext(Generic[OptionsT]):
     should_abort: Callable[[], bool] = _never
     timeout_seconds: float = 900.0
     environment: dict[str, str] | None = None
+    services: Services = field(default_factory=NoServices)  # the outside world, if any
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from repolens.analyzers.base import (
     options_of,
 )
 from repolens.analyzers.cache import Key, NullResultCache, ResultCache, options_hash
+from repolens.analyzers.services import NoServices, Services
 from repolens.errors import ScanAborted
 
 Progress = Callable[[int, int, str], None]
@@ -61,13 +62,15 @@ class _Job(Generic[OptionsT]):
 @dataclass
 class Runner:
     """Runs ANALYZERS, each with its options: its own `Options`, or their fields
-    by name. Each analyzer's context carries its options as its `Options` type."""
+    by name. Each analyzer's context carries its options as its `Options` type,
+    and SERVICES: none unless given."""
 
     analyzers: Sequence[tuple[Analyzer[Any], BaseModel | Mapping[str, Any]]]
     cache: ResultCache = field(default_factory=NullResultCache)
     workers: int = 2
     timeout_seconds: float = 900.0
     environment: dict[str, str] | None = None
+    services: Services = field(default_factory=NoServices)
 
     def run(
         self,
@@ -233,6 +236,7 @@ class _Execution:
             should_abort=self.should_abort,
             timeout_seconds=self.runner.timeout_seconds,
             environment=self.runner.environment,
+            services=self.runner.services,
         )
         if self.should_abort():
             raise ScanAborted()
