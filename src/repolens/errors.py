@@ -8,7 +8,8 @@ RepolensError
 │   ├── UnknownAnalyzerError   an analyzer name that is not registered
 │   └── UnknownFormatError     a report format we cannot render
 ├── AnalyzerError              one analyzer failed; its step fails, not the scan
-│   └── ToolError              an external tool exited badly or printed garbage
+│   ├── ToolError              an external tool exited badly or printed garbage
+│   └── ServiceNotProvided     an analyzer asked for a service its scan does not give
 ├── NotFoundError              no project, run or report by that id (404)
 ├── Conflict                   the request conflicts with what is stored (409)
 ├── GitError                   a git command failed
@@ -71,6 +72,10 @@ class AnalyzerError(RepolensError):
 
 class ToolError(AnalyzerError):
     """An external tool failed."""
+
+
+class ServiceNotProvided(AnalyzerError):
+    """The scan gives its analyzers no such service."""
 
 
 class NotFoundError(RepolensError):

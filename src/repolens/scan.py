@@ -33,12 +33,12 @@ from repolens.analyzers.base import (
     Finding,
     Snapshot,
     SourceFile,
+    options_of,
 )
-from repolens.analyzers.builtin.skills import SkillSet
 from repolens.analyzers.cache import NullResultCache, ResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
-from repolens.analyzers.runner import Runner, Step
-from repolens.errors import InputError
+from repolens.analyzers.runner import Runner, Step, artifacts
+from repolens.analyzers.services import CountingBudget, GuardedHttp, Provided, Services
 from repolens.git.checkout import Checkout, open_checkout
 from repolens.git.credentials import Credentials
 from repolens.plan.model import PlanProgress
@@ -51,7 +51,9 @@ from repolens.reports.model import (
     Target,
 )
 from repolens.roles import Role, Roles
+from repolens.security.outbound import OutboundPolicy
 from repolens.settings import Settings, child_environment
+from repolens.skills.model import SkillSet
 
 ArtifactT = TypeVar("ArtifactT", bound=BaseModel)
 
@@ -92,6 +94,15 @@ def result_cache(settings: Settings) -> ResultCache:
     return SqliteResultCache(settings.result_cache_path)
 
 
+def analyzer_services(settings: Settings) -> Provided:
+    """What the analyzers of one scan may use outside: HTTP through the outbound
+    guard, and the budget the settings allow them."""
+    return Provided(
+        http=GuardedHttp(OutboundPolicy.of(settings)),
+        budget=CountingBudget(settings.analyzer_budget_units),
+    )
+
+
 def run(
     request: ScanRequest,
     settings: Settings,
@@ -101,14 +112,17 @@ def run(
     observer: Observer | None = None,
     should_abort: Callable[[], bool] = lambda: False,
     time_limit: float | None = None,
+    services: Services | None = None,
 ) -> Report:
     """Scan; with TIME_LIMIT (seconds) the analyzers still running then are
-    stopped and the report holds what finished, the rest as failed steps."""
+    stopped and the report holds what finished, the rest as failed steps.
+    SERVICES default to `analyzer_services(settings)`."""
     deadline = time.monotonic() + time_limit if time_limit else None
     observer = observer or SilentObserver()
     registry = registry or Registry.discover()
-    analyzers = [(a, options(a, request.options.get(a.name))) for a in
-                 registry.select(request.analyzers)]  # fmt: skip
+    analyzers = [
+        (a, options_of(a, request.options.get(a.name))) for a in registry.select(request.analyzers)
+    ]
     started = datetime.now(UTC)
     observer.stage("fetch")
     with open_checkout(request.location, request.ref, settings, request.credentials,
@@ -118,13 +132,7 @@ def run(
         found, warnings = _inventory(co, request, settings)
         snapshot = Snapshot(co.root, tuple(found.files), co.commit)
         observer.stage("analyze")
-        runner = Runner(
-            analyzers,
-            cache if cache is not None else result_cache(settings),
-            workers=settings.workers,
-            timeout_seconds=settings.analyzer_timeout_seconds,
-            environment=child_environment(),
-        )
+        runner = _runner(analyzers, settings, cache, services)
         steps = runner.run(snapshot, only_paths=only, progress=observer.progress,
                            should_abort=should_abort, deadline=deadline)  # fmt: skip
         observer.stage("report")
@@ -142,6 +150,24 @@ def run(
         if request.compare_to:
             report.renamed = co.renamed_since(request.compare_to)
         return _judged(report, accepted, co)
+
+
+def _runner(
+    analyzers: list[tuple[Analyzer[Any], BaseModel]],
+    settings: Settings,
+    cache: ResultCache | None,
+    services: Services | None,
+) -> Runner:
+    """The runner of one scan's ANALYZERS; the cache and the services default to
+    those the settings say."""
+    return Runner(
+        analyzers,
+        cache if cache is not None else result_cache(settings),
+        workers=settings.workers,
+        timeout_seconds=settings.analyzer_timeout_seconds,
+        environment=child_environment(),
+        services=services if services is not None else analyzer_services(settings),
+    )
 
 
 def _inventory(
@@ -231,16 +257,6 @@ def _ours(root: Path, paths: list[str], output: Path | None) -> dict[str, str]:
             if path.startswith(tuple(prefixes)) or path in names}  # fmt: skip
 
 
-def options(analyzer: Analyzer, given: dict[str, Any] | None) -> BaseModel:
-    """ANALYZER's typed options from GIVEN; InputError saying what is wrong."""
-    try:
-        return analyzer.Options(**(given or {}))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-                             for error in exc.errors()[:5])  # fmt: skip
-        raise InputError(f"bad options for analyzer {analyzer.name}: {problems}") from None
-
-
 def _coverage(request: ScanRequest, files: list[SourceFile], steps: list[Step]) -> Coverage:
     reasons = [f"only files changed since {request.since}"] if request.since else []
     reasons += [f"analyzer {s.analyzer} failed" for s in steps if s.status == "failed"]
@@ -266,6 +282,10 @@ def _report(
     production = [f for f in findings if f.role == Role.SOURCE]
     finished = datetime.now(UTC)
     failed = [f"analyzer {s.analyzer} failed: {s.error}" for s in steps if s.status == "failed"]
+    produced = artifacts(steps)
+    refused: list[str] = []  # artifacts that are not what the report keeps under their name
+    plan = _artifact(produced, "plan", PlanProgress, refused)
+    skills = _artifact(produced, "skills", SkillSet, refused)
     return Report(
         tool_version=__version__,
         target=Target(label=label, ref=request.ref, commit=commit, since=request.since),
@@ -284,9 +304,9 @@ def _report(
         by_role=dict(Counter(f.role for f in findings).most_common()),
         coverage=coverage,
         merged=merged_away,
-        plan=_artifact(steps, PlanProgress),
-        skills=_artifact(steps, SkillSet),
-        warnings=capped(warnings + failed),
+        plan=plan,
+        skills=skills,
+        warnings=capped(warnings + failed + refused),
     )
 
 
@@ -317,5 +337,19 @@ def capped(warnings: list[str]) -> list[str]:
     return kept
 
 
-def _artifact(steps: list[Step], kind: type[ArtifactT]) -> ArtifactT | None:
-    return next((s.artifact for s in steps if isinstance(s.artifact, kind)), None)
+def _artifact(
+    produced: dict[str, BaseModel], name: str, kind: type[ArtifactT], refused: list[str]
+) -> ArtifactT | None:
+    """The artifact of the analyzer called NAME, validated as the report's KIND;
+    one that is not a KIND is left out, saying so in REFUSED."""
+    found = produced.get(name)
+    if found is None:
+        return None
+    try:
+        return kind.model_validate(found, from_attributes=True)
+    except ValidationError as exc:
+        refused.append(
+            f"analyzer {name}'s artifact is not a {kind.__name__} "
+            f"({exc.error_count()} problems); the report leaves it out"
+        )
+        return None

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
     git_timeout_seconds: float = 300.0
     analyzer_timeout_seconds: float = 900.0
+    # Units (an LLM reviewer's tokens) the analyzers of one scan may spend together.
+    analyzer_budget_units: int = Field(default=0, ge=0)
     result_cache: bool = True
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from repolens import scan
 from repolens.errors import Refused
 from repolens.security.outbound import OutboundPolicy
+from repolens.settings import Settings
 from tests.recorder import Recorder
 from tests.security.conftest import API
 
@@ -109,3 +111,28 @@ def test_the_request_goes_to_the_address_that_was_checked_not_to_a_second_lookup
     assert answer.status_code == 302  # and not followed to the metadata address
     assert len(receiver.received) == 1
     assert receiver.received[0].headers["Host"] == f"hooks.example.com:{port}"
+
+
+def allowing(tmp_path: Path, *networks: str) -> Settings:
+    """Settings whose outbound guard allows NETWORKS only (the tests' default allows loopback)."""
+    data = {"cache_dir": tmp_path, "data_dir": tmp_path, "outbound_allowed_networks": networks}
+    return Settings.model_validate(data)
+
+
+def test_an_analyzers_http_is_refused_a_loopback_address_unless_it_is_allowed(
+    receiver: Recorder, tmp_path: Path
+) -> None:
+    http = scan.analyzer_services(allowing(tmp_path)).http
+    with pytest.raises(Refused):
+        http.post(f"{receiver.url}/review", json={"a": 1}, headers={}, timeout=5)
+    assert receiver.received == []
+
+
+def test_an_analyzers_http_posts_json_through_the_guard(receiver: Recorder, tmp_path: Path) -> None:
+    http = scan.analyzer_services(allowing(tmp_path, "127.0.0.1/32")).http
+    answer = http.post(f"{receiver.url}/review", json={"a": 1}, headers={"X-A": "b"}, timeout=5)
+
+    assert answer.status_code == 302  # not followed
+    (request,) = receiver.received
+    assert (request.method, request.path, request.body) == ("POST", "/review", b'{"a": 1}')
+    assert (request.headers["Content-Type"], request.headers["X-A"]) == ("application/json", "b")

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from repolens import inventory
 from repolens.analyzers.base import (
@@ -17,11 +17,12 @@ from repolens.analyzers.base import (
     Severity,
     Snapshot,
     SourceFile,
+    options_of,
 )
 from repolens.analyzers.cache import MemoryResultCache, SqliteResultCache
 from repolens.analyzers.registry import Registry
 from repolens.analyzers.runner import Runner
-from repolens.errors import ScanAborted, UnknownAnalyzerError
+from repolens.errors import InputError, ScanAborted, UnknownAnalyzerError
 
 
 class CountingAnalyzer:
@@ -29,7 +30,7 @@ class CountingAnalyzer:
 
     name: ClassVar[str] = "todo"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[NoOptions]] = NoOptions
     batch_size: ClassVar[int | None] = 2
     version = "1"
 
@@ -40,7 +41,7 @@ class CountingAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         findings = []
         for file in snapshot.files:
             with self.lock:
@@ -56,7 +57,7 @@ class CountingAnalyzer:
 class BrokenAnalyzer(CountingAnalyzer):
     name: ClassVar[str] = "broken"
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         raise RuntimeError("the tool crashed")
 
 
@@ -157,7 +158,7 @@ class StuckAnalyzer(CountingAnalyzer):
     batch_size: ClassVar[int | None] = None  # one job, holding one of the two threads
     release = threading.Event()
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         self.release.wait(30)
         return Outcome([])
 
@@ -177,3 +178,56 @@ def test_at_the_deadline_finished_work_is_kept_and_the_rest_fails_its_step(
         "failed", "stopped at the time limit", [],
     )  # fmt: skip
     assert (counted.status, len(counted.findings)) == ("completed", 2)
+
+
+class LimitOptions(BaseModel):
+    limit: int = Field(3, ge=1)
+    configured: bool = False
+
+
+class LimitAnalyzer:
+    """Remembers the options it was configured with and run with."""
+
+    name: ClassVar[str] = "limit"
+    scope: ClassVar[Literal["file", "repository"]] = "repository"
+    Options: ClassVar[type[LimitOptions]] = LimitOptions
+    batch_size: ClassVar[int | None] = None
+    version = "1"
+
+    def __init__(self) -> None:
+        self.configured_with: list[BaseModel] = []
+        self.run_with: list[BaseModel] = []
+
+    def applies_to(self, file: SourceFile) -> bool:
+        return True
+
+    def configure(
+        self, snapshot: Snapshot, options: LimitOptions
+    ) -> tuple[LimitOptions, list[str]]:
+        self.configured_with.append(options)
+        return options.model_copy(update={"configured": True}), [f"limit {options.limit}"]
+
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[LimitOptions]) -> Outcome:
+        self.run_with.append(context.options)
+        return Outcome()
+
+
+def test_an_analyzer_is_configured_and_run_with_its_own_options_type(tmp_path: Path) -> None:
+    analyzer = LimitAnalyzer()
+    (step,) = Runner([(analyzer, {"limit": 5})]).run(snapshot_of(tmp_path, FILES))
+
+    assert [type(o) for o in analyzer.configured_with + analyzer.run_with] == [LimitOptions] * 2
+    assert analyzer.run_with == [LimitOptions(limit=5, configured=True)]
+    assert (step.status, step.warnings) == ("completed", ["limit 5"])
+
+
+def test_options_of_another_analyzer_are_refused_rather_than_passed_on(tmp_path: Path) -> None:
+    analyzer = LimitAnalyzer()
+    with pytest.raises(InputError, match="bad options for analyzer limit: Input should be"):
+        Runner([(analyzer, NoOptions())]).run(snapshot_of(tmp_path, FILES))
+    assert analyzer.run_with == []
+
+
+def test_a_bad_option_is_refused_saying_which_and_why() -> None:
+    with pytest.raises(InputError, match="analyzer limit: limit: Input should be greater"):
+        options_of(LimitAnalyzer(), {"limit": 0})

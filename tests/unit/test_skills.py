@@ -5,7 +5,8 @@ from pathlib import Path
 
 from repolens import inventory
 from repolens.analyzers.base import AnalyzerContext, Snapshot
-from repolens.analyzers.builtin.skills import SkillsAnalyzer, SkillSet, SkillsOptions
+from repolens.analyzers.builtin.skills import SkillsAnalyzer, SkillsOptions
+from repolens.skills.model import SkillSet
 
 
 def skills_of(root: Path, files: dict[str, str]) -> SkillSet:

@@ -1,19 +1,27 @@
 """The analyzer plugin contract and the one finding record every engine produces.
 
-An analyzer gets a read-only `Snapshot` (the files of one commit) and a typed
-`AnalyzerContext`; it returns an `Outcome`. It touches no database, queue or
-network, so the same analyzer runs in the CLI, a worker or a test.
+An analyzer gets a read-only `Snapshot` (the files of one commit) and an
+`AnalyzerContext` typed by its own `Options`; it returns an `Outcome`. It touches
+no database or queue, and the network only through the services its context
+carries (none unless the scan gives them), so the same analyzer runs in the CLI,
+a worker or a test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from repolens.analyzers.services import NoServices, Services
+from repolens.errors import InputError
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 class Severity(StrEnum):
@@ -159,14 +167,16 @@ def _ignore_progress(done: int, total: int, message: str) -> None:
 
 
 @dataclass(frozen=True)
-class AnalyzerContext:
-    """What an analyzer may ask of the scan that runs it."""
+class AnalyzerContext(Generic[OptionsT]):
+    """What an analyzer may ask of the scan that runs it; `options` are of the
+    analyzer's own `Options` type."""
 
-    options: BaseModel
+    options: OptionsT
     report_progress: Callable[[int, int, str], None] = _ignore_progress
     should_abort: Callable[[], bool] = _never
     timeout_seconds: float = 900.0
     environment: dict[str, str] | None = None
+    services: Services = field(default_factory=NoServices)  # the outside world, if any
 
 
 @dataclass(frozen=True)
@@ -183,19 +193,46 @@ class NoOptions(BaseModel):
     """For analyzers that take no options."""
 
 
-class Analyzer(Protocol):
+class Analyzer(Protocol[OptionsT]):
     """The plugin protocol. Register third-party analyzers under the
     `repolens.analyzers` entry-point group, pointing at a class with these
     attributes and a no-argument constructor."""
 
     name: ClassVar[str]
     scope: ClassVar[Literal["file", "repository"]]
-    Options: ClassVar[type[BaseModel]]
     batch_size: ClassVar[int | None]
+
+    @property
+    def Options(self) -> type[OptionsT]: ...  # a class attribute: the options model
 
     @property
     def version(self) -> str: ...
 
     def applies_to(self, file: SourceFile) -> bool: ...
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome: ...
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[OptionsT]) -> Outcome: ...
+
+
+@runtime_checkable
+class Configures(Protocol[OptionsT]):
+    """An analyzer that reads the project's own configuration of its engine from
+    the snapshot, and says which options it will run with (and what it warns about)."""
+
+    def configure(self, snapshot: Snapshot, options: OptionsT) -> tuple[OptionsT, list[str]]: ...
+
+
+def options_of(
+    analyzer: Analyzer[OptionsT], given: BaseModel | Mapping[str, Any] | None
+) -> OptionsT:
+    """ANALYZER's options from GIVEN (its own `Options`, or their fields by name),
+    validated as its `Options` type; InputError saying what is wrong."""
+    try:
+        return analyzer.Options.model_validate(given if given is not None else {})
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error) for error in exc.errors()[:5])
+        raise InputError(f"bad options for analyzer {analyzer.name}: {problems}") from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])

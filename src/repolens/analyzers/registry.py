@@ -43,15 +43,15 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._classes)
 
-    def create(self, name: str) -> Analyzer:
+    def create(self, name: str) -> Analyzer[Any]:
         try:
-            analyzer: Analyzer = self._classes[name]()
+            analyzer: Analyzer[Any] = self._classes[name]()
         except KeyError:
             known = ", ".join(self._classes)
             raise UnknownAnalyzerError(f"unknown analyzer {name!r} (known: {known})") from None
         return analyzer
 
-    def select(self, names: Iterable[str] | None = None) -> list[Analyzer]:
+    def select(self, names: Iterable[str] | None = None) -> list[Analyzer[Any]]:
         return [self.create(name) for name in (self.names() if names is None else names)]
 
 

@@ -10,22 +10,26 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Generic, Literal
 
 from pydantic import BaseModel
 
 from repolens.analyzers.base import (
     Analyzer,
     AnalyzerContext,
+    Configures,
     Finding,
+    OptionsT,
     Outcome,
     Snapshot,
     SourceFile,
+    options_of,
 )
 from repolens.analyzers.cache import Key, NullResultCache, ResultCache, options_hash
+from repolens.analyzers.services import NoServices, Services
 from repolens.errors import ScanAborted
 
 Progress = Callable[[int, int, str], None]
@@ -48,20 +52,25 @@ class Step:
 
 
 @dataclass
-class _Job:
-    analyzer: Analyzer
-    options: BaseModel
+class _Job(Generic[OptionsT]):
+    analyzer: Analyzer[OptionsT]
+    options: OptionsT
     files: Sequence[SourceFile]
     units: int
 
 
 @dataclass
 class Runner:
-    analyzers: list[tuple[Analyzer, BaseModel]]
+    """Runs ANALYZERS, each with its options: its own `Options`, or their fields
+    by name. Each analyzer's context carries its options as its `Options` type,
+    and SERVICES: none unless given."""
+
+    analyzers: Sequence[tuple[Analyzer[Any], BaseModel | Mapping[str, Any]]]
     cache: ResultCache = field(default_factory=NullResultCache)
     workers: int = 2
     timeout_seconds: float = 900.0
     environment: dict[str, str] | None = None
+    services: Services = field(default_factory=NoServices)
 
     def run(
         self,
@@ -92,15 +101,16 @@ class Runner:
 
     def _plan(
         self,
-        analyzer: Analyzer,
-        options: BaseModel,
+        analyzer: Analyzer[OptionsT],
+        given: BaseModel | Mapping[str, Any],
         snapshot: Snapshot,
         only_paths: set[str] | None,
         step: Step,
-    ) -> list[_Job]:
-        configure = getattr(analyzer, "configure", None)
-        if configure is not None:  # the project's own configuration of the engine
-            options, said = configure(snapshot, options)
+    ) -> list[_Job[OptionsT]]:
+        options = options_of(analyzer, given)
+        if isinstance(analyzer, Configures):  # the project's own configuration of the engine
+            configures: Configures[OptionsT] = analyzer
+            options, said = configures.configure(snapshot, options)
             step.warnings += said
         if analyzer.scope == "repository":
             return [_Job(analyzer, options, snapshot.files, 1)]
@@ -118,7 +128,7 @@ class Runner:
         ]
 
     def _from_cache(
-        self, analyzer: Analyzer, options: BaseModel, files: list[SourceFile], step: Step
+        self, analyzer: Analyzer[Any], options: BaseModel, files: list[SourceFile], step: Step
     ) -> list[SourceFile]:
         keys = cache_keys(analyzer, options, files)
         hits = self.cache.get_many(list(keys.values()))
@@ -133,15 +143,21 @@ class Runner:
         return todo
 
 
+def artifacts(steps: Sequence[Step]) -> dict[str, BaseModel]:
+    """The artifacts the STEPS produced, by analyzer name: a consumer takes the one
+    it knows by name ("plan", "skills") and validates it as its own type."""
+    return {step.analyzer: step.artifact for step in steps if step.artifact is not None}
+
+
 def cache_keys(
-    analyzer: Analyzer, options: BaseModel, files: Sequence[SourceFile]
+    analyzer: Analyzer[Any], options: BaseModel, files: Sequence[SourceFile]
 ) -> dict[str, Key]:
     """Each file's result-cache key, by path; version and options hashed once."""
     version, digest = _version(analyzer), options_hash(options)
     return {f.path: Key(analyzer.name, version, digest, f.sha256) for f in files}
 
 
-def _version(analyzer: Analyzer) -> str:
+def _version(analyzer: Analyzer[Any]) -> str:
     try:
         return analyzer.version
     except Exception as exc:  # a tool that is missing cannot say its version
@@ -167,11 +183,11 @@ class _Execution:
         self.progress = progress or (lambda done, total, message: None)
         self.should_abort = should_abort
         self.timing = threading.Lock()
-        self.running: dict[Future[Outcome], _Job] = {}
+        self.running: dict[Future[Outcome], _Job[Any]] = {}
         self.done = 0
         self.total = 0
 
-    def submit(self, jobs: list[_Job]) -> None:
+    def submit(self, jobs: Sequence[_Job[Any]]) -> None:
         # Biggest first, so the pool does not end on one long straggler.
         for job in sorted(jobs, key=lambda job: -job.units):
             self.running[self.pool.submit(self._call, job)] = job
@@ -210,7 +226,7 @@ class _Execution:
             self.done += job.units
             self.progress(self.done, self.total, job.analyzer.name)
 
-    def _call(self, job: _Job) -> Outcome:
+    def _call(self, job: _Job[OptionsT]) -> Outcome:
         name = job.analyzer.name
         context = AnalyzerContext(
             options=job.options,
@@ -220,6 +236,7 @@ class _Execution:
             should_abort=self.should_abort,
             timeout_seconds=self.runner.timeout_seconds,
             environment=self.runner.environment,
+            services=self.runner.services,
         )
         if self.should_abort():
             raise ScanAborted()
@@ -231,7 +248,7 @@ class _Execution:
             with self.timing:
                 self.steps[job.analyzer.name].seconds += time.perf_counter() - started
 
-    def _record(self, job: _Job, future: Future[Outcome]) -> None:
+    def _record(self, job: _Job[Any], future: Future[Outcome]) -> None:
         step = self.steps[job.analyzer.name]
         try:
             outcome = future.result()
@@ -248,7 +265,7 @@ class _Execution:
         if job.analyzer.scope == "file" and step.status != "failed":
             self._store(job, findings)
 
-    def _store(self, job: _Job, findings: list[Finding]) -> None:
+    def _store(self, job: _Job[Any], findings: list[Finding]) -> None:
         by_path: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_path[finding.path].append(finding)

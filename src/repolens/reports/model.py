@@ -9,9 +9,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 from repolens.analyzers.base import Finding, Severity
-from repolens.analyzers.builtin.skills import SkillSet
 from repolens.plan.model import PlanProgress
 from repolens.scoring import Score
+from repolens.skills.model import SkillSet
 
 
 class Target(BaseModel):

@@ -1,5 +1,5 @@
-"""Where outgoing requests may go: one guard for notifications now, and for
-outgoing webhooks and forge APIs next.
+"""Where outgoing requests may go: one guard for notifications and the HTTP an
+analyzer is given now, and for outgoing webhooks and forge APIs next.
 
 A URL is `http(s)://host[:port]/…`. Its host is resolved here, and every
 address it resolves to must be public: not loopback, private, link-local,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from repolens import cron, scan
+from repolens import cron
+from repolens.analyzers.base import options_of
 from repolens.analyzers.registry import Registry
 from repolens.errors import InputError, Refused
 from repolens.security import repositories
@@ -39,6 +40,6 @@ def _check_options(given: dict[str, dict[str, Any]]) -> None:
     for name, values in given.items():
         try:
             (analyzer,) = registry.select([name])
-            scan.options(analyzer, values)
+            options_of(analyzer, values)
         except InputError as exc:
             raise Refused(str(exc), field="analyzer_options") from None

@@ -43,7 +43,7 @@ _CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Conf
 class BanditAnalyzer:
     name: ClassVar[str] = "bandit"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = BanditOptions
+    Options: ClassVar[type[BanditOptions]] = BanditOptions
     batch_size: ClassVar[int | None] = 150
 
     @property
@@ -53,7 +53,9 @@ class BanditAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"
 
-    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+    def configure(
+        self, snapshot: Snapshot, options: BanditOptions
+    ) -> tuple[BanditOptions, list[str]]:
         """OPTIONS with the project's `[tool.bandit]` skips and excluded folders."""
         text = documents.repository_text(snapshot.root, "pyproject.toml")
         if text is None or "[tool.bandit" not in text:
@@ -63,15 +65,13 @@ class BanditAnalyzer:
             project = _ProjectBandit.model_validate(section)
         except (documents.Unreadable, ValidationError) as exc:
             return options, [f"bandit: [tool.bandit] is not used: {str(exc).splitlines()[0]}"]
-        assert isinstance(options, BanditOptions)
         excluded = [d.strip("./").rstrip("/") for d in project.exclude_dirs if d.strip("./")]
         update = {"skips": sorted({*options.skips, *project.skips}), "exclude": excluded,
                   "config_sha256": documents.digest(text)}  # fmt: skip
         return options.model_copy(update=update), []
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[BanditOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, BanditOptions)
         if options.exclude:
             snapshot = snapshot.with_files(
                 f for f in snapshot.files

@@ -37,7 +37,7 @@ class ComplexityOptions(BaseModel):
 class ComplexityAnalyzer:
     name: ClassVar[str] = "complexity"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = ComplexityOptions
+    Options: ClassVar[type[ComplexityOptions]] = ComplexityOptions
     batch_size: ClassVar[int | None] = 300
 
     @property
@@ -47,9 +47,8 @@ class ComplexityAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language in LANGUAGES
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[ComplexityOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, ComplexityOptions)
         output = tool.run(
             [tool.executable("lizard"), "--csv", *snapshot.arguments()],
             cwd=snapshot.root,

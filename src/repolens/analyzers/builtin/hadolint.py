@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
-
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -34,7 +32,7 @@ WEAKNESSES = {
 class HadolintAnalyzer:
     name: ClassVar[str] = "hadolint"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[NoOptions]] = NoOptions
     batch_size: ClassVar[int | None] = 100
 
     @property
@@ -44,7 +42,7 @@ class HadolintAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "dockerfile"
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         report = tool.run_json(
             [tool.executable("hadolint"), "--format", "json", "--no-fail", *snapshot.arguments()],
             cwd=snapshot.root,

@@ -40,7 +40,7 @@ class OxlintOptions(BaseModel):
 class OxlintAnalyzer:
     name: ClassVar[str] = "oxlint"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = OxlintOptions
+    Options: ClassVar[type[OxlintOptions]] = OxlintOptions
     batch_size: ClassVar[int | None] = 500
 
     @property
@@ -50,7 +50,9 @@ class OxlintAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language in LANGUAGES
 
-    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+    def configure(
+        self, snapshot: Snapshot, options: OxlintOptions
+    ) -> tuple[OxlintOptions, list[str]]:
         text = documents.repository_text(snapshot.root, CONFIG)
         if text is None:
             return options, []
@@ -66,9 +68,8 @@ class OxlintAnalyzer:
         update = {"config": True, "config_sha256": documents.digest(text)}
         return options.model_copy(update=update), []
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[OxlintOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, OxlintOptions)
         argv = [tool.executable("oxlint"), "--format", "json", "--disable-nested-config"]
         if options.config:
             argv += ["--config", str(snapshot.root / CONFIG)]

@@ -27,16 +27,15 @@ class PlanOptions(BaseModel):
 class PlanAnalyzer:
     name: ClassVar[str] = "plan"
     scope: ClassVar[Literal["file", "repository"]] = "repository"
-    Options: ClassVar[type[BaseModel]] = PlanOptions
+    Options: ClassVar[type[PlanOptions]] = PlanOptions
     batch_size: ClassVar[int | None] = None
     version: str = "1"
 
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "markdown"
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[PlanOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, PlanOptions)
         warnings: list[str] = []
         documents: dict[str, parser.Document] = {}
         for path in self._configured(snapshot, options, warnings) or self._conventional(snapshot):

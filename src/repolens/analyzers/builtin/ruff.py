@@ -103,7 +103,7 @@ def classify(code: str) -> tuple[Category, Severity]:
 class RuffAnalyzer:
     name: ClassVar[str] = "ruff"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = RuffOptions
+    Options: ClassVar[type[RuffOptions]] = RuffOptions
     batch_size: ClassVar[int | None] = 400
 
     @property
@@ -113,7 +113,7 @@ class RuffAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "python"
 
-    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+    def configure(self, snapshot: Snapshot, options: RuffOptions) -> tuple[RuffOptions, list[str]]:
         """OPTIONS with the project's configuration found in SNAPSHOT."""
         warnings: list[str] = []
         for name in CONFIGS:
@@ -129,9 +129,8 @@ class RuffAnalyzer:
             return options.model_copy(update={"target_version": target}), warnings
         return options, warnings
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[RuffOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, RuffOptions)
         argv = [tool.executable("ruff"), "check", "--no-cache", "--exit-zero",
                 "--output-format=json"]  # fmt: skip
         if options.config:

@@ -38,7 +38,7 @@ class SecretsOptions(BaseModel):
 class SecretsAnalyzer:
     name: ClassVar[str] = "secrets"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = SecretsOptions
+    Options: ClassVar[type[SecretsOptions]] = SecretsOptions
     batch_size: ClassVar[int | None] = 300
 
     @property
@@ -48,15 +48,16 @@ class SecretsAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language not in _SKIPPED_LANGUAGES and file.path != BASELINE
 
-    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+    def configure(
+        self, snapshot: Snapshot, options: SecretsOptions
+    ) -> tuple[SecretsOptions, list[str]]:
         text = documents.repository_text(snapshot.root, BASELINE, secrets_engine.MAX_BASELINE)
         if text is None:
             return options, []
         return options.model_copy(update={"baseline_sha256": documents.digest(text)}), []
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[SecretsOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, SecretsOptions)
         accepted = ["--baseline", BASELINE] if options.baseline_sha256 else []
         found = tool.run_json(
             [sys.executable, "-m", secrets_engine.__name__, *accepted, *snapshot.arguments()],

@@ -72,7 +72,7 @@ class SemgrepOptions(BaseModel):
 class SemgrepAnalyzer:
     name: ClassVar[str] = "semgrep"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = SemgrepOptions
+    Options: ClassVar[type[SemgrepOptions]] = SemgrepOptions
     batch_size: ClassVar[int | None] = 400
 
     @property
@@ -82,7 +82,9 @@ class SemgrepAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language in LANGUAGES
 
-    def configure(self, snapshot: Snapshot, options: BaseModel) -> tuple[BaseModel, list[str]]:
+    def configure(
+        self, snapshot: Snapshot, options: SemgrepOptions
+    ) -> tuple[SemgrepOptions, list[str]]:
         """OPTIONS with the patterns of the project's `.semgrepignore`."""
         text = documents.repository_text(snapshot.root, ".semgrepignore")
         if text is None:
@@ -91,9 +93,8 @@ class SemgrepAnalyzer:
                  if line.strip() and not line.startswith(("#", ":include"))]  # fmt: skip
         return options.model_copy(update={"ignore": lines[:1000]}), []
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[SemgrepOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, SemgrepOptions)
         if options.ignore:
             ignored = pathspec.GitIgnoreSpec.from_lines(options.ignore)
             snapshot = snapshot.with_files(
@@ -121,7 +122,7 @@ class SemgrepAnalyzer:
         language: str,
         rules: str,
         options: SemgrepOptions,
-        context: AnalyzerContext,
+        context: AnalyzerContext[SemgrepOptions],
     ) -> dict[str, Any]:
         targets = [
             ["CodeTarget", {"path": {"fpath": "./" + f.path, "ppath": "/" + f.path},

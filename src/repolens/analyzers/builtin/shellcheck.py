@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
-
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -33,7 +31,7 @@ WEAKNESSES = {
 class ShellcheckAnalyzer:
     name: ClassVar[str] = "shellcheck"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[NoOptions]] = NoOptions
     batch_size: ClassVar[int | None] = 200
 
     @property
@@ -43,7 +41,7 @@ class ShellcheckAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.language == "shell" and not file.path.endswith(".zsh")
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         report = tool.run_json(
             [
                 tool.executable("shellcheck"),

@@ -11,25 +11,7 @@ from pydantic import BaseModel, Field
 from repolens.analyzers.base import AnalyzerContext, Outcome, Snapshot, SourceFile
 from repolens.skills import catalog, manifests
 from repolens.skills.catalog import SkillCategory
-
-
-class Skill(BaseModel):
-    name: str
-    category: SkillCategory
-    confidence: float
-    evidence: list[str]
-
-
-class SkillSet(BaseModel):
-    """The skills artifact of a scan, strongest first."""
-
-    skills: list[Skill]
-
-    def by_category(self) -> dict[str, list[str]]:
-        grouped: dict[str, list[str]] = {}
-        for skill in self.skills:
-            grouped.setdefault(skill.category.value, []).append(skill.name)
-        return grouped
+from repolens.skills.model import Skill, SkillSet
 
 
 class SkillsOptions(BaseModel):
@@ -41,16 +23,15 @@ class SkillsOptions(BaseModel):
 class SkillsAnalyzer:
     name: ClassVar[str] = "skills"
     scope: ClassVar[Literal["file", "repository"]] = "repository"
-    Options: ClassVar[type[BaseModel]] = SkillsOptions
+    Options: ClassVar[type[SkillsOptions]] = SkillsOptions
     batch_size: ClassVar[int | None] = None
     version: str = "1"
 
     def applies_to(self, file: SourceFile) -> bool:
         return True
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[SkillsOptions]) -> Outcome:
         options = context.options
-        assert isinstance(options, SkillsOptions)
         found: dict[str, Skill] = {}
         warnings: list[str] = []
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
-
 from repolens.analyzers import tool
 from repolens.analyzers.base import (
     AnalyzerContext,
@@ -48,7 +46,7 @@ CWES = {
 class ZizmorAnalyzer:
     name: ClassVar[str] = "zizmor"
     scope: ClassVar[Literal["file", "repository"]] = "file"
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[NoOptions]] = NoOptions
     batch_size: ClassVar[int | None] = 200
 
     @property
@@ -58,7 +56,7 @@ class ZizmorAnalyzer:
     def applies_to(self, file: SourceFile) -> bool:
         return file.path.startswith(".github/workflows/") and file.language == "yaml"
 
-    def analyze(self, snapshot: Snapshot, context: AnalyzerContext) -> Outcome:
+    def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         report = tool.run_json(
             [
                 tool.executable("zizmor"),
