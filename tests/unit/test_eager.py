@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,9 @@ def test_cancelling_the_task_cancels_what_the_coroutine_waits_on() -> None:
         return task.cancelled(), bool(cleaned) and ready.cancelled()
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+def test_nothing_private_to_asyncio_is_touched() -> None:
+    source = Path(eager.__file__).read_text(encoding="utf-8")
+
+    assert "_asyncio_" not in source and "._" not in source.replace("self._", "")

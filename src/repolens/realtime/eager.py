@@ -1,5 +1,5 @@
 """Run a coroutine at once, in the caller, and make a task of it only if it
-has to wait (what Python 3.12 calls an eager task).
+has to wait (what Python 3.12 calls an eager task; this runs on 3.11 too).
 
 Sending one WebSocket message usually finishes without waiting: the transport
 takes the bytes. Waking a task per client per event to do it would cost more
@@ -8,8 +8,8 @@ than the send itself."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Coroutine
+import functools
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 
@@ -20,23 +20,29 @@ def start(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         waiting_on = coroutine.send(None)
     except StopIteration:
         return None
-    return asyncio.ensure_future(_finish(coroutine, waiting_on))
+    return asyncio.ensure_future(_Rest(coroutine, waiting_on))
 
 
-async def _finish(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-    """Go on where COROUTINE stopped: wait for what it yielded, then resume it,
-    as a task's step would. A future keeps its own outcome, which the coroutine
-    reads when resumed, so an error or cancellation reaches it from there."""
-    while True:
-        if waiting_on is None:  # a bare yield: give the loop one turn
-            await asyncio.sleep(0)
-        else:
-            # As a task does on taking a future a coroutine yielded: the future
-            # is marked as waited on (and refuses a second waiter) until then.
-            waiting_on._asyncio_future_blocking = False
-            with contextlib.suppress(BaseException):
-                await waiting_on
-        try:
-            waiting_on = coroutine.send(None)
-        except StopIteration:
-            return
+class _Rest:
+    """The rest of a coroutine that has already yielded once: awaited by a
+    task, it hands the task what the coroutine yields (the future it waits
+    on, as if the coroutine were the task's own) and hands the coroutine back
+    what the task sends or throws in (a wake-up, the future's error, a
+    cancellation). Only the coroutine protocol is used: send, throw, yield."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self.coroutine, self.waiting_on = coroutine, waiting_on
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        waiting_on = self.waiting_on
+        while True:
+            try:
+                answer = yield waiting_on
+            except BaseException as exc:  # thrown in by the task: the coroutine's to handle
+                resume = functools.partial(self.coroutine.throw, exc)
+            else:
+                resume = functools.partial(self.coroutine.send, answer)
+            try:
+                waiting_on = resume()
+            except StopIteration:
+                return
