@@ -14,7 +14,7 @@ from repolens.settings import Settings
 def _environment(settings: Settings, **extra: str) -> dict[str, str]:
     """This process's environment, pointed at the test's database, broker and data."""
     return {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
-            "REPOLENS_BROKER_URL": str(settings.broker_url),
+            "REPOLENS_BROKER_URL": str(settings.broker),
             "REPOLENS_DATA_DIR": str(settings.data_dir), **extra}  # fmt: skip
 
 

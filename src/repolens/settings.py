@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -27,91 +27,23 @@ def _default_cache_dir() -> Path:
     return Path(base) / "repolens"
 
 
-class Settings(BaseSettings):
-    """Configuration, read from `REPOLENS_*` variables (and a `.env` file if present)."""
+def _plain(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
 
-    model_config = SettingsConfigDict(env_prefix="REPOLENS_", env_file=".env", extra="ignore")
+
+class Storage(BaseModel):
+    """Where repolens keeps its data, and for how long."""
 
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     data_dir: Path = Field(default_factory=_default_data_dir)
-    database_url: str | None = None  # default: a SQLite file in data_dir
-    max_file_bytes: int = 1_000_000  # larger files are not checked out, nor analysed
-    max_checkout_bytes: int = 2_000_000_000  # a commit with more to check out fails its fetch
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
-    git_timeout_seconds: float = 300.0
-    analyzer_timeout_seconds: float = 900.0
-    # Units (an LLM reviewer's tokens) the analyzers of one scan may spend together.
-    analyzer_budget_units: int = Field(default=0, ge=0)
+    # default: a SQLite file in data_dir. A secret: the URL may carry a password.
+    database_url: SecretStr | None = None
     result_cache: bool = True
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    api_token: SecretStr | None = None  # when set, every API request needs it as a bearer token
-    job_workers: int = 2
-    broker_url: str | None = None  # redis://… or amqp://…; unset: the embedded queue
-    job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
-    job_time_limit_seconds: int = 2100  # the worker process is killed
-    heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
-    # A run whose worker died this many times while running it (killed, out of memory)
-    # fails instead of going back to the queue: it would take every worker down in turn.
-    job_max_attempts: int = Field(default=3, ge=1)
-    cancel_grace_seconds: int = 30  # then a run that ignored its cancel flag is terminated
-    # Redis only: a message a worker took and never acknowledged (it died before claiming
-    # the run) goes back to its queue after this long. Redelivering a message whose run is
-    # already running is harmless: the claim refuses it.
-    broker_visibility_timeout_seconds: int = 600
-    notify_secret: SecretStr | None = None  # signs notifications (Standard Webhooks)
-    notify_timeout_seconds: float = 10.0
-    notify_retry_seconds: float = 2.0  # the first backoff of a failed notification; it doubles
     keep_runs_days: int = 90  # finished runs older than this are deleted, reports and all
-    events_url: str | None = None  # Redis for live events; default: the broker, if it is Redis
-    events_history: int = 1000  # events kept per channel for clients that reconnect
-    events_keep_seconds: int = 86400  # a channel quiet this long forgets its history
-    ws_queue_size: int = 256  # events waiting for one slow client before it is disconnected
-    ws_ping_seconds: float = 20.0  # server ping interval; a client silent for 2 pings is closed
-    ws_protocol: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
-    # Per-message deflate costs ~35 KB per connection and a deflate per client per event.
-    ws_compression: bool = False
-    ws_auth_seconds: float = 5.0  # a socket that has not authenticated by then is closed
-    ws_connections_per_address: int = Field(default=200, ge=1)  # open sockets and streams
-
-    # Guards on what comes from outside (docs/security.md).
-    # Comma-separated lists; local repositories only inside these directories (service).
-    local_repository_roots: Annotated[list[Path], NoDecode] = []
-    repository_hosts: Annotated[list[str], NoDecode] = []  # when set, only these (or *.domain)
-    # Outgoing requests never go to loopback, private, link-local, multicast or
-    # reserved addresses, except inside these networks.
-    outbound_allowed_networks: Annotated[list[Network], NoDecode] = []
-    secret_keys: SecretStr | None = None  # Fernet keys, comma-separated; default: generated
-    schedule_min_interval_seconds: int = Field(default=900, ge=60)  # the tightest schedule
-
-    @field_validator(
-        "local_repository_roots", "repository_hosts", "outbound_allowed_networks", mode="before"
-    )
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @model_validator(mode="after")
-    def _limits_in_order(self) -> Settings:
-        soft, hard = self.job_soft_time_limit_seconds, self.job_time_limit_seconds
-        if soft >= hard:
-            raise ValueError(f"REPOLENS_JOB_SOFT_TIME_LIMIT_SECONDS ({soft}) must be below "
-                             f"REPOLENS_JOB_TIME_LIMIT_SECONDS ({hard})")  # fmt: skip
-        return self
 
     @property
     def database(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'repolens.db'}"
-
-    @property
-    def events(self) -> str | None:
-        if self.events_url:
-            return self.events_url
-        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
-            return self.broker_url
-        return None
+        return _plain(self.database_url) or f"sqlite:///{self.data_dir / 'repolens.db'}"
 
     @property
     def checkouts_dir(self) -> Path:
@@ -124,6 +56,124 @@ class Settings(BaseSettings):
     @property
     def result_cache_path(self) -> Path:
         return self.cache_dir / "results.sqlite3"
+
+
+class Analysis(BaseModel):
+    """How much one scan may take: files, time, processes, spending."""
+
+    max_file_bytes: int = 1_000_000  # larger files are not checked out, nor analysed
+    max_checkout_bytes: int = 2_000_000_000  # a commit with more to check out fails its fetch
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    git_timeout_seconds: float = 300.0
+    analyzer_timeout_seconds: float = 900.0
+    # Units (an LLM reviewer's tokens) the analyzers of one scan may spend together.
+    analyzer_budget_units: int = Field(default=0, ge=0)
+
+
+class Api(BaseModel):
+    """The HTTP server."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token: SecretStr | None = None  # when set, every API request needs it as a bearer token
+
+
+class Jobs(BaseModel):
+    """The job queue and its workers, time limits and recovery."""
+
+    job_workers: int = 2
+    # redis://… or amqp://…; unset: the embedded queue. A secret: it may carry a password.
+    broker_url: SecretStr | None = None
+    job_soft_time_limit_seconds: int = 1800  # the scan stops and keeps what it has
+    job_time_limit_seconds: int = 2100  # the worker process is killed
+    heartbeat_stale_seconds: int = 60  # a running run silent this long is requeued
+    # A run whose worker died this many times while running it (killed, out of memory)
+    # fails instead of going back to the queue: it would take every worker down in turn.
+    job_max_attempts: int = Field(default=3, ge=1)
+    cancel_grace_seconds: int = 30  # then a run that ignored its cancel flag is terminated
+    # Redis only: a message a worker took and never acknowledged (it died before claiming
+    # the run) goes back to its queue after this long. Redelivering a message whose run is
+    # already running is harmless: the claim refuses it.
+    broker_visibility_timeout_seconds: int = 600
+    schedule_min_interval_seconds: int = Field(default=900, ge=60)  # the tightest schedule
+
+    @property
+    def broker(self) -> str | None:
+        return _plain(self.broker_url)
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Self:
+        soft, hard = self.job_soft_time_limit_seconds, self.job_time_limit_seconds
+        if soft >= hard:
+            raise ValueError(f"REPOLENS_JOB_SOFT_TIME_LIMIT_SECONDS ({soft}) must be below "
+                             f"REPOLENS_JOB_TIME_LIMIT_SECONDS ({hard})")  # fmt: skip
+        return self
+
+
+class Notifications(BaseModel):
+    """Telling a project's notify URL that a run ended."""
+
+    notify_secret: SecretStr | None = None  # signs notifications (Standard Webhooks)
+    notify_timeout_seconds: float = 10.0
+    notify_retry_seconds: float = 2.0  # the first backoff of a failed notification; it doubles
+
+
+class Live(BaseModel):
+    """Live events, and the WebSocket and SSE connections that carry them."""
+
+    # Redis for live events; default: the broker, if it is Redis. A secret, as the broker.
+    events_url: SecretStr | None = None
+    events_history: int = 1000  # events kept per channel for clients that reconnect
+    events_keep_seconds: int = 86400  # a channel quiet this long forgets its history
+    ws_queue_size: int = 256  # events waiting for one slow client before it is disconnected
+    ws_ping_seconds: float = 20.0  # server ping interval; a client silent for 2 pings is closed
+    ws_protocol: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
+    # Per-message deflate costs ~35 KB per connection and a deflate per client per event.
+    ws_compression: bool = False
+    ws_auth_seconds: float = 5.0  # a socket that has not authenticated by then is closed
+    ws_connections_per_address: int = Field(default=200, ge=1)  # open sockets and streams
+
+
+class Guards(BaseModel):
+    """Guards on what comes from outside (docs/security.md). Lists are comma-separated."""
+
+    # Local repositories only inside these directories (service).
+    local_repository_roots: Annotated[list[Path], NoDecode] = []
+    repository_hosts: Annotated[list[str], NoDecode] = []  # when set, only these (or *.domain)
+    # Outgoing requests never go to loopback, private, link-local, multicast or
+    # reserved addresses, except inside these networks.
+    outbound_allowed_networks: Annotated[list[Network], NoDecode] = []
+    secret_keys: SecretStr | None = None  # Fernet keys, comma-separated; default: generated
+
+    @field_validator(
+        "local_repository_roots", "repository_hosts", "outbound_allowed_networks", mode="before"
+    )
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+CONCERNS = (Storage, Analysis, Api, Jobs, Notifications, Live, Guards)
+
+
+class Settings(BaseSettings, Guards, Live, Notifications, Jobs, Api, Analysis, Storage):
+    """Configuration, read from `REPOLENS_*` variables (and a `.env` file if present),
+    declared by concern (`CONCERNS`). Every secret is a SecretStr: never in a
+    repr, a log or an error."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REPOLENS_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
+
+    @property
+    def events(self) -> str | None:
+        """Where live events go: the events URL, else the broker if it is Redis."""
+        if self.events_url:
+            return _plain(self.events_url)
+        broker = self.broker
+        return broker if broker and broker.startswith(("redis://", "rediss://")) else None
 
 
 def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:

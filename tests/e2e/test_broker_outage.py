@@ -64,7 +64,7 @@ def test_triggers_during_a_redis_outage_all_run_after_it_returns(
             subprocess.run(START_REDIS, check=True)
         wait_for(redis_is_up, 20, lambda: None)
     try:
-        redis.Redis.from_url(str(settings.broker_url)).ping()
+        redis.Redis.from_url(str(settings.broker)).ping()
 
         def all_completed_and_sent() -> bool:  # the reports' messages from the worker too
             with sessions() as session:

@@ -38,7 +38,7 @@ def test_flower_sees_the_workers_and_the_scans_they_ran(
     repo = make_repo()
     repo.commit({"app.py": "import os\n"})
     port = free_port()
-    env = {**os.environ, "REPOLENS_BROKER_URL": str(settings.broker_url),
+    env = {**os.environ, "REPOLENS_BROKER_URL": str(settings.broker),
            "FLOWER_UNAUTHENTICATED_API": "true"}  # fmt: skip
     monitor = subprocess.Popen(
         [sys.executable, "-m", "repolens", "flower", "--port", str(port)], env=env,

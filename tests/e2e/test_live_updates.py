@@ -40,7 +40,7 @@ def free_port() -> int:
 
 def start_api(settings: Settings, port: int, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
-           "REPOLENS_BROKER_URL": str(settings.broker_url),
+           "REPOLENS_BROKER_URL": str(settings.broker),
            "REPOLENS_DATA_DIR": str(settings.data_dir),
            "REPOLENS_CACHE_DIR": str(settings.cache_dir / f"api{port}"), **extra}  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "repolens", "serve", "--port", str(port)],

@@ -105,7 +105,7 @@ BEAT_SCHEDULE = {work.name: {"task": work.name, "schedule": work.period} for wor
 def create(settings: Settings, scanner: Callable[..., Report] | None = None) -> Celery:
     """The Celery application, built from Settings (nothing at import time).
     SCANNER replaces the scan itself (the jobs benchmark measures the rest)."""
-    app = Celery("repolens", broker=settings.broker_url, set_as_current=False)
+    app = Celery("repolens", broker=settings.broker, set_as_current=False)
     app.conf.update(configuration(settings))
     _register_tasks(app, settings, scanner or scan_engine.run)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from pydantic import SecretStr
 from sqlalchemy import Connection
 
 from repolens.settings import Settings
@@ -33,7 +34,7 @@ def _migrate(connection: Connection) -> None:
 
 def run() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
-    settings = Settings(database_url=url) if url else Settings()
+    settings = Settings(database_url=SecretStr(url)) if url else Settings()
     with db.engine(settings).connect() as connection:
         _migrate(connection)
 
