@@ -4,12 +4,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.settings import Settings
+from repolens.storage import db, migrate
+from tests.integration.databases import database_url
 
 
 @dataclass
@@ -41,3 +46,14 @@ def repolens(tmp_path: Path) -> Callable[..., Result]:
         return Result(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated database of each kind."""
+    with database_url(request.param, tmp_path) as url:
+        settings = Settings(database_url=url)
+        migrate.upgrade(settings)
+        engine = db.engine(settings)
+        yield db.sessions(engine)
+        engine.dispose()

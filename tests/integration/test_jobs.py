@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,20 +23,10 @@ from repolens.jobs.backends.local import LocalQueue
 from repolens.realtime.backends.memory import MemoryHub
 from repolens.realtime.feed import Feed
 from repolens.settings import Settings
-from repolens.storage import db, migrate, models, projects, runs
+from repolens.storage import models, projects, runs
 from repolens.storage.models import TERMINAL, now
 from tests.conftest import Repo
-from tests.integration.databases import database_url
 from tests.unit.test_runner import CountingAnalyzer
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    with database_url(request.param, tmp_path) as url:
-        migrate.upgrade(Settings(database_url=url))
-        engine = db.engine(Settings(database_url=url))
-        yield db.sessions(engine)
-        engine.dispose()
 
 
 @pytest.fixture

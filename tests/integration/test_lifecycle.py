@@ -4,9 +4,6 @@ live clients; one `trigger` answers every kind of request for a scan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,20 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from repolens.jobs import lifecycle, tasks
 from repolens.realtime.backends.memory import MemoryHub
 from repolens.realtime.feed import Feed
-from repolens.settings import Settings
-from repolens.storage import db, migrate, models, projects, runs
+from repolens.storage import models, projects, runs
 from repolens.storage.models import Run, RunStatus, now
-from tests.integration.databases import database_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    with database_url(request.param, tmp_path) as url:
-        migrate.upgrade(Settings(database_url=url))
-        engine = db.engine(Settings(database_url=url))
-        yield db.sessions(engine)
-        engine.dispose()
-
 
 NOTIFY_URL = "https://example.org/n"
 

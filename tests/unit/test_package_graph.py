@@ -14,10 +14,14 @@ import repolens
 SOURCE = Path(repolens.__file__).parent
 
 
-def unit(module: str) -> str | None:
-    """The package (or top-level module) of repolens that MODULE belongs to."""
+def unit(module: str, source: Path = SOURCE) -> str | None:
+    """The package (or top-level module) of repolens that MODULE belongs to;
+    None for anything else (another library, a name such as `__version__`)."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 and parts[0] == "repolens" else None
+    if len(parts) < 2 or parts[0] != "repolens":
+        return None
+    found = (source / parts[1]).is_dir() or (source / f"{parts[1]}.py").is_file()
+    return parts[1] if found else None
 
 
 def imported(tree: ast.AST) -> list[str]:
@@ -36,9 +40,9 @@ def package_graph(source: Path = SOURCE) -> dict[str, dict[str, set[str]]]:
     graph: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for path in source.rglob("*.py"):
         module = ".".join(("repolens", *path.relative_to(source).with_suffix("").parts))
-        importer = unit(module)
+        importer = unit(module, source)
         for target in imported(ast.parse(path.read_text(encoding="utf-8"))):
-            needed = unit(target)
+            needed = unit(target, source)
             if importer and needed and needed not in (importer, "__init__"):
                 graph[importer][needed].add(module)
     return graph
