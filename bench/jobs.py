@@ -79,7 +79,9 @@ def worker(kind: str, database: str, data_dir: Path) -> None:
     if kind == "raw":
         app = raw_app()
     else:
-        settings = Settings(database_url=database, broker_url=BROKER, data_dir=data_dir)
+        # The projects' repositories are local directories, admitted under this root.
+        settings = Settings(database_url=database, broker_url=BROKER, data_dir=data_dir,
+                            local_repository_roots=[data_dir])  # fmt: skip
         app = backend.create(settings, scanner=noop_scan)
     done = redis.Redis.from_url(BROKER)
     task_postrun.connect(lambda **_: done.rpush(DONE, 1), weak=False)
