@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from repolens import __version__
 from repolens.api import deps, errors
 from repolens.api.live import sockets, stream
-from repolens.api.routes import jobs, projects, runs
+from repolens.api.routes import deliveries, jobs, projects, runs, webhooks
 from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
@@ -46,8 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="repolens", version=__version__, lifespan=lifespan)
     errors.install(app)
     guarded = [Depends(deps.authorised)]
-    for router in (projects.router, runs.router, jobs.router):
+    for router in (projects.router, runs.router, jobs.router, deliveries.router):
         app.include_router(router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(webhooks.router)  # forges prove themselves by signature
     app.include_router(stream.router, prefix="/api/v1")
     app.router.routes.extend(sockets.routes)
 

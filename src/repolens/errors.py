@@ -104,3 +104,11 @@ class TooManyConnections(RepolensError):
 
 class OverTimeLimit(RepolensError):
     """The scan ran past its time limit and was stopped."""
+
+
+class Unauthenticated(RepolensError):
+    """A request without the proof it needs (a webhook's signature): 401."""
+
+
+class TooLarge(InputError):
+    """A request body over its limit: 413."""

@@ -155,10 +155,32 @@ class Guards(BaseModel):
         return value
 
 
-CONCERNS = (Storage, Analysis, Api, Jobs, Notifications, Live, Guards)
+class Forges(BaseModel):
+    """Git hosting: webhooks in (one secret per forge for the deployment; a project
+    may have its own), pull-request feedback out (docs/forges.md)."""
+
+    github_webhook_secret: SecretStr | None = None  # X-Hub-Signature-256
+    gitlab_webhook_token: SecretStr | None = None  # X-Gitlab-Token
+    gitea_webhook_secret: SecretStr | None = None  # X-Gitea-Signature (Forgejo too)
+    webhook_max_bytes: int = Field(default=10_000_000, ge=1024)  # larger deliveries: 413
+    webhook_tags: bool = False  # scan pushed tags too
+    webhook_drafts: bool = False  # scan draft pull requests too
+    # A GitHub App's installation creates projects for its repositories.
+    github_app_creates_projects: bool = False
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://host/api/v3
+    gitlab_api_url: str | None = None  # default: https://<the repository's host>/api/v4
+    gitea_api_url: str | None = None  # default: https://<the repository's host>/api/v1
+    github_app_id: str | None = None
+    github_app_private_key: SecretStr | None = None  # PEM; with the app id: check runs
+    github_token: SecretStr | None = None  # without an App: commit statuses and a comment
+    gitlab_token: SecretStr | None = None
+    gitea_token: SecretStr | None = None
 
 
-class Settings(BaseSettings, Guards, Live, Notifications, Jobs, Api, Analysis, Storage):
+CONCERNS = (Storage, Analysis, Api, Jobs, Notifications, Live, Guards, Forges)
+
+
+class Settings(BaseSettings, Forges, Guards, Live, Notifications, Jobs, Api, Analysis, Storage):
     """Configuration, read from `REPOLENS_*` variables (and a `.env` file if present),
     declared by concern (`CONCERNS`). Every secret is a SecretStr: never in a
     repr, a log or an error."""

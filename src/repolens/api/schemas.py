@@ -8,7 +8,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -43,6 +51,9 @@ Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f
 Url = Annotated[str, Field(min_length=1, max_length=arguments.MAX_URL_LENGTH)]
 Path = Annotated[str, Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Schedule = Annotated[str, Field(min_length=1, max_length=100)]
+# A project's own webhook secret: written, never read back.
+WebhookSecret = Annotated[SecretStr, Field(min_length=16, max_length=200)]
+ForgeName = Literal["github", "gitlab", "gitea"]
 Options = Annotated[dict[str, dict[str, Any]], Field(max_length=20),
                     AfterValidator(lambda value: _small(value, 20_000))]  # fmt: skip
 
@@ -65,6 +76,7 @@ class ProjectIn(BaseModel):
     schedule: Schedule | None = None
     notify_url: Url | None = None
     analyzer_options: Options = {}
+    webhook_secret: WebhookSecret | None = None
 
 
 class ProjectPatch(BaseModel):
@@ -78,6 +90,7 @@ class ProjectPatch(BaseModel):
     schedule: Schedule | None = None
     notify_url: Url | None = None
     analyzer_options: Options | SkipJsonSchema[None] = None
+    webhook_secret: WebhookSecret | None = None
 
     _required = field_validator("name", "repository_url", "analyzer_options",
                                 mode="before")(_not_null)  # fmt: skip
@@ -95,6 +108,8 @@ class ProjectOut(BaseModel):
     schedule: str | None
     notify_url: str | None
     analyzer_options: dict[str, Any]
+    repository_key: str | None = Field(description="host/owner/name: what forge deliveries match")
+    webhook_secret: bool = Field(description="whether the project has its own webhook secret")
     created_at: datetime
     updated_at: datetime
 
@@ -103,9 +118,10 @@ class ProjectOut(BaseModel):
     def _credentials(cls, project: Any) -> Any:
         if isinstance(project, dict):
             return project
+        flags = {"repository_credentials": bool(project.repository_secret),
+                 "webhook_secret": bool(project.webhook_secret)}  # fmt: skip
         return {**{name: getattr(project, name) for name in cls.model_fields
-                   if name != "repository_credentials"},
-                "repository_credentials": bool(project.repository_secret)}  # fmt: skip
+                   if name not in flags}, **flags}  # fmt: skip
 
 
 class RefreshIn(BaseModel):
@@ -134,6 +150,28 @@ class RunOut(BaseModel):
     finished_at: datetime | None
     error: str | None
     summary: dict[str, Any]
+    pull_request: int | None = None
+    base_commit: str | None = None
+
+
+class DeliveryOut(BaseModel):
+    """A forge's webhook delivery, and what became of it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    forge: str
+    delivery_id: str | None = Field(description="the forge's id; null for a replay")
+    event: str
+    action: str | None
+    repository: str | None
+    project_id: int | None
+    run_id: int | None
+    status: str = Field(description="queued, skipped, ignored or cancelled")
+    reason: str | None
+    replay_of: int | None
+    received_at: datetime
+    handled_ms: float | None
 
 
 class StepOut(BaseModel):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError
@@ -56,28 +56,47 @@ def trigger(
     priority: str | None = None,
     requested_by: str | None = None,
     note: str | None = None,
+    source: runs.Source | None = None,
 ) -> tuple[Run, bool]:
-    """A scan of the project at REF (default: its branch) for REASON; returns
-    the run that answers it and whether it is new. A manual request while a
-    run of the same project and ref still waits is answered by that run (the
-    project's row is locked first, so two at once cannot both queue) and is
-    kept in the refresh history; a push makes older pushes to the same branch
-    that have not started moot."""
+    """A scan of the project at REF (default: its branch; SOURCE's commit when
+    it names one) for REASON; returns the run that answers it and whether it is
+    new. A manual request while a run of the same project and ref still waits
+    is answered by that run (the project's row is locked first, so two at once
+    cannot both queue) and is kept in the refresh history. A push makes older
+    pushes to the same branch that have not started moot; a pull request's new
+    head, its older heads."""
     waiting = _waiting(session, project_id, ref) if reason == "manual" else None
-    run = waiting or queue(session, project_id, reason, ref, priority or PRIORITY.get(reason))
+    run = waiting or queue(session, project_id, reason, ref, priority or PRIORITY.get(reason),
+                           source)  # fmt: skip
     if reason == "manual":
         session.add(RefreshRequest(project_id=project_id, run_id=run.id,
                                    requested_by=requested_by, reason=note))  # fmt: skip
-    if reason == "push" and waiting is None:
-        older = session.scalars(
-            select(Run).where(Run.project_id == project_id, Run.ref == run.ref,
-                              Run.trigger == "push", Run.status == RunStatus.QUEUED,
-                              Run.id < run.id)
-        )  # fmt: skip
-        for moot in older:
+    if waiting is None and reason in ("push", "pull_request"):
+        for moot in session.scalars(_older(run)):
             supersede(session, moot, run)
         session.flush()
     return run, waiting is None
+
+
+def _older(run: Run) -> Select[Run]:
+    """The queued runs RUN makes moot: the same branch's pushes, or the same
+    pull request's earlier heads."""
+    same = (Run.pull_request == run.pull_request if run.trigger == "pull_request"
+            else Run.ref == run.ref)  # fmt: skip
+    return select(Run).where(Run.project_id == run.project_id, Run.trigger == run.trigger, same,
+                             Run.status == RunStatus.QUEUED, Run.id < run.id)  # fmt: skip
+
+
+def close_pull_request(session: Session, project_id: int, number: int,
+                       jobs: JobQueue | None = None) -> list[int]:  # fmt: skip
+    """Cancel the queued runs of pull request NUMBER, closed; returns their ids."""
+    waiting = session.scalars(
+        select(Run).where(Run.project_id == project_id, Run.pull_request == number,
+                          Run.status == RunStatus.QUEUED)
+    ).all()  # fmt: skip
+    for run in waiting:
+        cancel(session, run, f"pull request {number} was closed", jobs)
+    return [run.id for run in waiting]
 
 
 def _waiting(session: Session, project_id: int, ref: str | None) -> Run | None:
@@ -100,11 +119,13 @@ def queue(
     reason: str,
     ref: str | None = None,
     priority: str | None = None,
+    source: runs.Source | None = None,
 ) -> Run:
     """A new run of the project, queued, with the message that sends its scan."""
     run = runs.create(session, project_id, trigger=reason, ref=ref,
-                      priority=priority or "default", topic=tasks.SCAN.name)  # fmt: skip
-    _tell(session, lambda feed: feed.queued(run))
+                      priority=priority or "default", topic=tasks.SCAN.name,
+                      source=source)  # fmt: skip
+    tell(session, lambda feed: feed.queued(run))
     return run
 
 
@@ -121,7 +142,7 @@ def start(session: Session, run_id: int, worker: str, picked_up: datetime) -> Ru
     run.status, run.worker, run.attempts = RunStatus.RUNNING, worker, run.attempts + 1
     run.started_at = run.started_at or picked_up
     run.heartbeat_at = now()
-    _tell(session, lambda feed: feed.started(run))
+    tell(session, lambda feed: feed.started(run))
     return run
 
 
@@ -129,7 +150,7 @@ def complete(session: Session, run: Run, new: list[dict[str, Any]]) -> None:
     """RUN finished with its results stored; NEW are its new findings."""
     run.progress, run.current_step = 100, "done"
     runs.announce(session, run, tasks.REPORT.name, {"run_id": run.id})  # the slow formats
-    _tell(session, lambda feed: feed.findings(run, new))
+    tell(session, lambda feed: feed.findings(run, new))
     _end(session, run, RunStatus.COMPLETED, None)
 
 
@@ -156,7 +177,7 @@ def requeue(session: Session, run: Run, step: str | None = "requeued") -> None:
         run.cancel_requested, run.cancel_requested_at = False, None
     run.status, run.worker, run.current_step = RunStatus.QUEUED, None, step
     runs.renew_job(session, run, tasks.SCAN.name)
-    _tell(session, lambda feed: feed.queued(run))
+    tell(session, lambda feed: feed.queued(run))
 
 
 def _end(session: Session, run: Run, status: RunStatus, error: str | None,
@@ -166,10 +187,11 @@ def _end(session: Session, run: Run, status: RunStatus, error: str | None,
         run.current_step = step
     if run.project.notify_url:
         runs.announce(session, run, tasks.NOTIFY.name, {"run_id": run.id})
-    _tell(session, lambda feed: feed.finished(run))
+    tell(session, lambda feed: feed.finished(run))
 
 
-def _tell(session: Session, said: Tell) -> None:
+def tell(session: Session, said: Tell) -> None:
+    """Have SAID told to the feed once SESSION's transaction commits."""
     session.info.setdefault(_EVENTS, []).append(said)
 
 

@@ -186,7 +186,7 @@ def _start(
         before = results.previous_run(session, run)
         request = scan.ScanRequest(
             location=project.repository_url,
-            ref=run.ref,
+            ref=run.commit_sha or run.ref,  # a forge's request names the exact commit
             options=options,
             compare_to=before.commit_sha if before else None,
         )

@@ -43,6 +43,16 @@ class Feed:
     def finished(self, run: Run) -> None:
         self._run(run, TERMINAL[run.status], error=run.error, summary=run.summary)
 
+    def delivery(self, project_id: int, data: dict[str, Any]) -> None:
+        """A forge's delivery about the project, recorded (and what became of it)."""
+        if self.hub is None:
+            return
+        try:
+            self.hub.publish("webhook.delivery", [f"project:{project_id}"],
+                             {"project_id": project_id, **data})  # fmt: skip
+        except Exception as exc:  # the event bus is away: the delivery is recorded anyway
+            log.warning("event webhook.delivery of project %s not published: %s", project_id, exc)
+
     def _run(self, run: Run, type: str, **data: Any) -> None:
         data = {"status": run.status, "progress": run.progress, **data}
         self._send(run.id, run.project_id, type, data)

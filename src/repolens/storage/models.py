@@ -78,6 +78,9 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     repository_url: Mapped[str] = mapped_column(String(2000))  # never with credentials
     repository_secret: Mapped[str | None] = mapped_column(Text)  # sealed by the vault
+    # host/owner/name, whatever form the URL has: how a forge's delivery finds it.
+    repository_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)  # sealed by the vault
     # None: whatever the repository's HEAD names (the run records which it was).
     default_branch: Mapped[str | None] = mapped_column(String(255))
     plan_path: Mapped[str | None] = mapped_column(String(1000))
@@ -137,6 +140,10 @@ class Run(Base):
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pull_request: Mapped[int | None] = mapped_column(Integer)  # a pull request's run: its number
+    base_commit: Mapped[str | None] = mapped_column(String(64))  # what its findings are new against
+    # Where the request came from, for feedback: forge, repository, branch, installation.
+    origin: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     project: Mapped[Project] = relationship(back_populates="runs")
     steps: Mapped[list[Step]] = relationship(back_populates="run", passive_deletes=True)
@@ -294,3 +301,31 @@ class OutboxMessage(Base):
     send_after: Mapped[datetime | None]  # None: the dispatcher may send it at once
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Delivery(Base):
+    """One webhook delivery from a forge, as received and as handled."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("forge", "delivery_id"),
+        Index("ix_deliveries_received_at", "received_at"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[str | None] = mapped_column(String(100))  # None for a replay
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    repository: Mapped[str | None] = mapped_column(String(300))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))  # queued, skipped, ignored, cancelled
+    reason: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kept for a replay
+    replay_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(default=now)
+    handled_ms: Mapped[float | None] = mapped_column(Float)

@@ -23,16 +23,22 @@ RESULT_TABLES = (models.Finding, models.Step, models.Skill, models.PlanSnapshot)
 
 
 def previous_run(session: Session, run: models.Run) -> models.Run | None:
-    return session.scalar(
-        select(models.Run)
-        .where(
-            models.Run.project_id == run.project_id,
-            models.Run.status == "completed",
-            models.Run.id < run.id,
-        )
-        .order_by(models.Run.id.desc())
+    """What RUN's findings are new, existing or fixed against: the project's
+    latest completed run before it that is not a pull request's; for a pull
+    request, the latest of its base commit when there is one."""
+    Run = models.Run
+    earlier = (
+        select(Run)
+        .where(Run.project_id == run.project_id, Run.status == "completed", Run.id < run.id,
+               Run.pull_request.is_(None))
+        .order_by(Run.id.desc())
         .limit(1)
-    )
+    )  # fmt: skip
+    if run.pull_request is not None and run.base_commit:
+        at_base = session.scalar(earlier.where(Run.commit_sha == run.base_commit))
+        if at_base is not None:
+            return at_base
+    return session.scalar(earlier)
 
 
 BRIEF = ("fingerprint", "analyzer", "rule_id", "severity", "category", "title", "path", "line")

@@ -7,11 +7,23 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Insert, String, bindparam, func, insert, literal, select, true, update
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Integer,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
@@ -30,22 +42,37 @@ def create(
     ref: str | None = None,
     priority: str = "default",
     topic: str,
+    source: Source | None = None,
 ) -> Run:
-    """A queued run of the project (its default branch unless REF) with its
-    outbox message on TOPIC (`message(run)`). On PostgreSQL that is one
-    statement, as it is on the path of every trigger; elsewhere two."""
+    """A queued run of the project (its default branch unless REF; SOURCE's
+    commit when it names one) with its outbox message on TOPIC (`message(run)`).
+    On PostgreSQL that is one statement, as it is on the path of every trigger;
+    elsewhere two."""
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
-    moment = now()
+    moment, source = now(), source or Source()
     params = {"project_id": project_id, "trigger": trigger, "ref": ref, "priority": priority,
               "job_id": _job_id(), "moment": moment, "topic": topic,
-              "send_after": _send_after(session, moment)}  # fmt: skip
+              "send_after": _send_after(session, moment), "commit": source.commit,
+              "pull_request": source.pull_request, "base_commit": source.base_commit,
+              "origin": dict(source.origin)}  # fmt: skip
     inserted = _insert(session, params)
     if inserted is None:
         raise NotFoundError(f"project {project_id} not found")
     run, message_id = inserted
     _remember(session, Announcement(run, message_id, topic, message(run)))
     return run
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a forge's request for a run says beyond a ref: the exact commit, the
+    pull request and its base, and where to send feedback (`origin`)."""
+
+    commit: str | None = None
+    pull_request: int | None = None
+    base_commit: str | None = None
+    origin: dict[str, Any] = field(default_factory=dict)
 
 
 def _insert(session: Session, params: dict[str, Any]) -> tuple[Run, int] | None:
@@ -139,6 +166,10 @@ def _run_insert() -> Insert:
         "attempts": literal(0),
         "cancel_requested": literal(False),
         "summary": literal({}, JSON),
+        "commit_sha": bindparam("commit", type_=String),
+        "pull_request": bindparam("pull_request", type_=Integer),
+        "base_commit": bindparam("base_commit", type_=String),
+        "origin": bindparam("origin", type_=JSON),
     }
     chosen = select(*columns.values()).where(project.id == bindparam("project_id"))
     return insert(RUNS).from_select(list(columns), chosen, include_defaults=False)

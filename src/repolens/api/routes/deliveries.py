@@ -1,0 +1,51 @@
+"""Forge deliveries as recorded: listed, read, and replayed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import select
+
+from repolens.api import schemas
+from repolens.api.deps import DbSession, Jobs, Options
+from repolens.api.routes.runs import Text
+from repolens.errors import NotFoundError
+from repolens.jobs import deliveries
+from repolens.storage.models import Delivery, could_exist
+
+router = APIRouter(prefix="/deliveries", tags=["webhooks"])
+
+
+@router.get("", response_model=list[schemas.DeliveryOut])
+def list_all(
+    session: DbSession,
+    project_id: int | None = None,
+    forge: schemas.ForgeName | None = None,
+    status: Text = None,
+    limit: int = Query(default=50, ge=1, le=500),
+) -> list[Delivery]:
+    """The latest deliveries first, optionally of one project, forge or outcome."""
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    for column, value in ((Delivery.project_id, project_id), (Delivery.forge, forge),
+                          (Delivery.status, status)):  # fmt: skip
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query))
+
+
+@router.get("/{delivery_id}", response_model=schemas.DeliveryOut)
+def get(delivery_id: int, session: DbSession) -> Delivery:
+    found = session.get(Delivery, delivery_id) if could_exist(delivery_id) else None
+    if found is None:
+        raise NotFoundError(f"delivery {delivery_id} not found")
+    return found
+
+
+@router.post("/{delivery_id}/replay", status_code=status.HTTP_202_ACCEPTED,
+             response_model=schemas.DeliveryOut)  # fmt: skip
+def replay(delivery_id: int, session: DbSession, settings: Options, jobs: Jobs) -> Delivery:
+    """Handle the delivery's event again, recorded as a new delivery that names it."""
+    get(delivery_id, session)
+    outcome = deliveries.replay(session, delivery_id, settings, jobs.queue)
+    made = get(outcome.delivery or 0, session)
+    session.commit()  # its runs are sent and announced as it commits
+    return made

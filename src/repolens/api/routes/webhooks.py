@@ -1,0 +1,107 @@
+"""Forge webhooks in: `POST /webhooks/{forge}` (the deployment's secret) and
+`POST /webhooks/{forge}/{project_id}` (that project's own secret).
+
+In this order, each step refusing before the next reads anything: the size
+(413), the proof against the raw body (401), the event header and the JSON
+(400), the payload as its event (400). Then the delivery is recorded and its
+runs queued in one transaction, and the answer goes back at once (202); a
+delivery id seen before queues nothing (200, `duplicate`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from repolens.errors import InputError, NotFoundError, TooLarge, Unauthenticated
+from repolens.forges.events import Event, Forge
+from repolens.forges.hooks import HOOKS, Hook
+from repolens.jobs import deliveries
+from repolens.jobs.runtime import JobRuntime
+from repolens.security.vault import Vault
+from repolens.settings import Settings
+from repolens.storage import projects
+from repolens.storage.models import could_exist
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.post("/webhooks/{forge}", status_code=202)
+async def deployment_hook(forge: Forge, request: Request) -> JSONResponse:
+    """A delivery signed with the deployment's secret for FORGE."""
+    return await _deliver(request, HOOKS[forge], None)
+
+
+@router.post("/webhooks/{forge}/{project_id}", status_code=202)
+async def project_hook(forge: Forge, project_id: int, request: Request) -> JSONResponse:
+    """A delivery signed with the project's own webhook secret; it concerns that
+    project only."""
+    return await _deliver(request, HOOKS[forge], project_id)
+
+
+async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    body = await _body(request, settings.webhook_max_bytes)
+    secrets = await run_in_threadpool(_secrets, hook, settings, sessions, project_id)
+    if not secrets:
+        raise Unauthenticated(f"no {hook.forge} webhook secret is configured here; deliveries "
+                           "are refused until one is")  # fmt: skip
+    if not hook.verify(secrets, body, request.headers):
+        raise Unauthenticated(f"{hook.proof} is missing or does not match")
+    event = _event(hook, request.headers, body)
+    jobs: JobRuntime = request.app.state.jobs
+    outcome = await run_in_threadpool(_receive, sessions, settings, jobs, event,
+                                      hook.delivery(request.headers), project_id)  # fmt: skip
+    return JSONResponse(outcome.answer(), status_code=200 if outcome.status == "duplicate" else 202)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"a delivery may be at most {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"a delivery may be at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _secrets(hook: Hook, settings: Settings, sessions: sessionmaker[Session],
+             project_id: int | None) -> list[str]:  # fmt: skip
+    """The secrets a delivery may be signed with: the project's own, or the
+    deployment's for the forge."""
+    if project_id is None:
+        secret = getattr(settings, hook.secret_setting)
+        return [secret.get_secret_value()] if secret is not None else []
+    if not could_exist(project_id):
+        raise NotFoundError(f"project {project_id} not found")
+    with sessions() as session:
+        sealed = projects.get(session, project_id).webhook_secret
+    return [Vault.of(settings).decrypt(sealed)] if sealed else []
+
+
+def _event(hook: Hook, headers: Any, body: bytes) -> Event:
+    name = hook.event(headers)
+    if not name:
+        raise InputError(f"the {hook.event_headers[0]} header is missing")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise InputError(f"the body is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise InputError("the body must be a JSON object")
+    return hook.read(name[:64], payload)
+
+
+def _receive(sessions: sessionmaker[Session], settings: Settings, jobs: JobRuntime, event: Event,
+             delivery_id: str | None, project_id: int | None) -> deliveries.Outcome:  # fmt: skip
+    with sessions.begin() as session:
+        return deliveries.receive(session, event, delivery_id, settings, jobs=jobs.queue,
+                                  only=project_id)  # fmt: skip

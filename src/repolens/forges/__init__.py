@@ -1,0 +1,2 @@
+"""Git hosting: GitHub, GitLab and Gitea/Forgejo webhooks in, pull-request
+feedback out."""
