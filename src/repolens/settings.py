@@ -76,6 +76,8 @@ class Api(BaseModel):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_token: SecretStr | None = None  # when set, every API request needs it as a bearer token
+    # How others reach this server (https://repolens.example.com): links in pull-request feedback.
+    public_url: str | None = None
 
 
 class Jobs(BaseModel):

@@ -54,6 +54,7 @@ Schedule = Annotated[str, Field(min_length=1, max_length=100)]
 # A project's own webhook secret: written, never read back.
 WebhookSecret = Annotated[SecretStr, Field(min_length=16, max_length=200)]
 ForgeName = Literal["github", "gitlab", "gitea"]
+Gate = Literal["critical", "high", "medium", "low", "info", "none"]
 Options = Annotated[dict[str, dict[str, Any]], Field(max_length=20),
                     AfterValidator(lambda value: _small(value, 20_000))]  # fmt: skip
 
@@ -77,6 +78,8 @@ class ProjectIn(BaseModel):
     notify_url: Url | None = None
     analyzer_options: Options = {}
     webhook_secret: WebhookSecret | None = None
+    gate: Gate = Field(default="high", description="a pull request fails on a new finding at "
+                       "this severity or above; none: never")  # fmt: skip
 
 
 class ProjectPatch(BaseModel):
@@ -91,8 +94,9 @@ class ProjectPatch(BaseModel):
     notify_url: Url | None = None
     analyzer_options: Options | SkipJsonSchema[None] = None
     webhook_secret: WebhookSecret | None = None
+    gate: Gate | SkipJsonSchema[None] = None
 
-    _required = field_validator("name", "repository_url", "analyzer_options",
+    _required = field_validator("name", "repository_url", "analyzer_options", "gate",
                                 mode="before")(_not_null)  # fmt: skip
 
 
@@ -109,6 +113,7 @@ class ProjectOut(BaseModel):
     notify_url: str | None
     analyzer_options: dict[str, Any]
     repository_key: str | None = Field(description="host/owner/name: what forge deliveries match")
+    gate: str
     webhook_secret: bool = Field(description="whether the project has its own webhook secret")
     created_at: datetime
     updated_at: datetime

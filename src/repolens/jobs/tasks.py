@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
 from repolens.errors import DeliveryFailed, InputError
-from repolens.jobs import notifying, pipeline, rendering
+from repolens.jobs import feedback, notifying, pipeline, rendering
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
 from repolens.settings import Settings
@@ -40,8 +40,12 @@ class Retry:
     first: float = 2.0
     ceiling: float = 300.0
 
-    def pause(self, attempt: int) -> float:
-        """Seconds to wait after try ATTEMPT (0 is the first) failed."""
+    def pause(self, attempt: int, error: BaseException | None = None) -> float:
+        """Seconds to wait after try ATTEMPT (0 is the first) failed with ERROR:
+        as long as ERROR says (`retry_after`: a forge's rate limit), else backoff."""
+        asked = getattr(error, "retry_after", None)
+        if isinstance(asked, int | float) and asked > 0:
+            return float(asked)
         return float(min(self.ceiling, self.first * 2**attempt) * random.uniform(0.5, 1.0))
 
 
@@ -90,6 +94,10 @@ def _notify(context: Context, payload: dict[str, Any]) -> int | None:
     return notifying.deliver(int(payload["run_id"]), context.settings, context.sessions)
 
 
+def _feedback(context: Context, payload: dict[str, Any]) -> str:
+    return feedback.publish(int(payload["run_id"]), context.settings, context.sessions)
+
+
 def _database(settings: Settings) -> Retry:
     """The database was away for a moment."""
     return Retry(on=(OperationalError,))
@@ -104,8 +112,10 @@ def _delivery(settings: Settings) -> Retry:
 SCAN = Task("repolens.scan", _scan, None, _database, exclusive=True)
 REPORT = Task("repolens.report", _render, "report", _database)  # the slow formats (PDF)
 NOTIFY = Task("repolens.notify", _notify, "notify", _delivery)  # a run ended: tell its URL
+# A forge's run started or ended: a check run, a status, the pull request's comment.
+FEEDBACK = Task("repolens.feedback", _feedback, "notify", _delivery)
 
-TASKS = {task.name: task for task in (SCAN, NOTIFY, REPORT)}  # queues in this order
+TASKS = {task.name: task for task in (SCAN, NOTIFY, FEEDBACK, REPORT)}  # queues in this order
 QUEUES = (*PRIORITIES, *dict.fromkeys(t.queue for t in TASKS.values() if t.queue))
 
 

@@ -72,6 +72,11 @@ class OutboundPolicy:
     def post(self, url: str, *, content: bytes, headers: dict[str, str],
              timeout: float) -> httpx.Response:  # fmt: skip
         """POST to URL through the guard: the checked address, no redirects."""
+        return self.request("POST", url, content=content, headers=headers, timeout=timeout)
+
+    def request(self, method: str, url: str, *, content: bytes | None = None,
+                headers: dict[str, str], timeout: float) -> httpx.Response:  # fmt: skip
+        """METHOD to URL through the guard: the checked address, no redirects."""
         parts = _split(url, "url")
         address = self.address(url)
         pinned = parts.copy_with(host=str(address))
@@ -80,8 +85,9 @@ class OutboundPolicy:
         if ":" in parts.host:
             host = f"[{parts.host}]" + ("" if parts.port is None else f":{parts.port}")
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            return client.post(pinned, content=content, headers={**headers, "Host": host},
-                               extensions=extensions)  # fmt: skip
+            return client.request(method, pinned, content=content,
+                                  headers={**headers, "Host": host},
+                                  extensions=extensions)  # fmt: skip
 
     def _check(self, address: Address, host: str, field: str) -> None:
         if not self._allowed(address):

@@ -81,6 +81,8 @@ class Project(Base):
     # host/owner/name, whatever form the URL has: how a forge's delivery finds it.
     repository_key: Mapped[str | None] = mapped_column(String(300), index=True)
     webhook_secret: Mapped[str | None] = mapped_column(Text)  # sealed by the vault
+    # A pull request fails when it brings a new finding at this severity or above ("none": never).
+    gate: Mapped[str] = mapped_column(String(16), default="high")
     # None: whatever the repository's HEAD names (the run records which it was).
     default_branch: Mapped[str | None] = mapped_column(String(255))
     plan_path: Mapped[str | None] = mapped_column(String(1000))

@@ -222,7 +222,13 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
 def _register(app: Celery, task: Task, retry: Retry, context: Callable[[], Context]) -> None:
     def run(job: Any, **payload: Any) -> object:
         worker = job.request.hostname or "?"
-        return task.body(replace(context(), worker=worker), payload)
+        try:
+            return task.body(replace(context(), worker=worker), payload)
+        except retry.on as exc:
+            asked = getattr(exc, "retry_after", None)
+            if asked is None:
+                raise  # Celery's own backoff, with jitter
+            raise job.retry(exc=exc, countdown=asked) from None
 
     app.task(name=task.name, shared=False, bind=True, autoretry_for=retry.on,
              retry_backoff=max(1, round(retry.first)), retry_backoff_max=round(retry.ceiling),

@@ -151,7 +151,7 @@ class LocalQueue:
                       f" after {entry.attempt + 1} tries" if retried else "", exc,
                       exc_info=not retried)  # fmt: skip
             return
-        pause = policy.pause(entry.attempt)
+        pause = policy.pause(entry.attempt, exc)
         log.info("%s of %s failed (%s); again in %.1f s", entry.task.name, entry.payload,
                  exc, pause)  # fmt: skip
         again = Entry(entry.rank, next(self._order), entry.task, entry.payload, entry.attempt + 1)

@@ -1,0 +1,107 @@
+"""What repolens says on a pull request: the gate's verdict, a summary in
+Markdown, and annotations on the lines of its new findings. Pure: built from
+the run's stored findings, sent by a `publishers` class.
+
+Only findings new in the pull request are annotated (they are what it brought
+in); their number is bounded, and the summary says how many more there are and
+links to the full report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repolens.analyzers.base import Severity
+
+MARKER = "<!-- repolens:summary -->"  # finds the one comment repolens keeps up to date
+ANNOTATIONS = 200  # at most, on one check run
+LISTED = 20  # new findings listed in the summary itself
+LEVEL = {"critical": "failure", "high": "failure", "medium": "warning", "low": "notice",
+         "info": "notice"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Note:
+    """One finding as feedback shows it."""
+
+    path: str
+    line: int | None
+    end_line: int | None
+    severity: str
+    rule_id: str
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Said:
+    passed: bool
+    title: str
+    summary: str  # Markdown, beginning with MARKER
+    annotations: list[dict[str, object]]
+    details_url: str | None = None
+
+
+def verdict(new: list[Note], gate: str) -> tuple[bool, list[Note]]:
+    """Whether the pull request passes GATE, and the new findings that block it."""
+    if gate == "none":
+        return True, []
+    floor = Severity(gate).rank
+    blocking = [note for note in new if _rank(note.severity) >= floor]
+    return not blocking, blocking
+
+
+def said(new: list[Note], existing: int, fixed: int, gate: str,
+         details_url: str | None = None) -> Said:  # fmt: skip
+    passed, blocking = verdict(new, gate)
+    title = (f"{len(new)} new finding(s); none at {gate} or above" if passed
+             else f"{len(blocking)} new finding(s) at {gate} or above")  # fmt: skip
+    if not new:
+        title = "no new findings"
+    ordered = sorted(new, key=lambda note: (-_rank(note.severity), note.path, note.line or 0))
+    lines = [MARKER, f"## repolens: {'passed' if passed else 'failed'}", "", title + ".", "",
+             f"New in this pull request: **{len(new)}** · existing: {existing} · "
+             f"fixed: {fixed}", ""]  # fmt: skip
+    if ordered:
+        lines += ["| severity | where | finding |", "| --- | --- | --- |"]
+        lines += [f"| {note.severity} | `{_where(note)}` | {_cell(note.title)} |"
+                  for note in ordered[:LISTED]]  # fmt: skip
+        if len(ordered) > LISTED:
+            more = f"and {len(ordered) - LISTED} more"
+            lines += ["", f"{more}: [the full report]({details_url})." if details_url
+                      else f"{more} in the full report."]  # fmt: skip
+    return Said(passed, title, "\n".join(lines) + "\n", annotate(ordered), details_url)
+
+
+def annotate(new: list[Note]) -> list[dict[str, object]]:
+    """GitHub check-run annotations for the first ANNOTATIONS new findings with a line."""
+    placed = [note for note in new if note.line]
+    return [
+        {
+            "path": note.path,
+            "start_line": note.line,
+            "end_line": max(note.end_line or note.line or 1, note.line or 1),
+            "annotation_level": LEVEL.get(note.severity, "warning"),
+            "title": f"{note.rule_id}: {note.title}"[:255],
+            "message": note.message[:2000] or note.title,
+        }
+        for note in placed[:ANNOTATIONS]
+    ]
+
+
+def _rank(severity: str) -> int:
+    try:
+        return Severity(severity).rank
+    except ValueError:
+        return 0
+
+
+def _where(note: Note) -> str:
+    """Where NOTE is, safe inside a Markdown code span."""
+    where = f"{note.path}:{note.line}" if note.line else note.path
+    return " ".join(where.split()).replace("`", "'")[:200]
+
+
+def _cell(text: str) -> str:
+    """TEXT safe inside a Markdown table cell: one line, no pipes, no HTML."""
+    flat = " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return flat[:200]

@@ -1,0 +1,129 @@
+"""Feedback where a team works, one class per way of giving it:
+
+- GitHub with an App: a check run per commit, in progress as the run starts,
+  completed with its conclusion, summary and annotations (50 per call, as the
+  API takes them);
+- GitHub with a token, GitLab, Gitea/Forgejo: a commit status, and on a pull
+  request one summary comment (a merge request note on GitLab), edited in place
+  on each new push rather than posted again.
+
+Each method returns what it created (`check_run`, `comment`), for the next
+call to update rather than create."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from repolens.forges.client import ForgeClient
+from repolens.forges.feedback import Said
+
+NAME = "repolens"  # the check run's name, the status's context
+BATCH = 50  # annotations per check-run call
+
+
+@dataclass(frozen=True)
+class Target:
+    """The commit (and pull request) feedback is about, and what earlier calls
+    created for it."""
+
+    repository: str  # owner/name (GitLab: the project's full path)
+    commit: str
+    pull_request: int | None = None
+    remembered: dict[str, Any] = field(default_factory=dict)
+    run_id: int = 0
+
+
+class Publisher(Protocol):
+    def started(self, target: Target) -> dict[str, Any]: ...
+
+    def finished(self, target: Target, said: Said) -> dict[str, Any]: ...
+
+
+class GitHubChecks:
+    def __init__(self, client: ForgeClient) -> None:
+        self.client = client
+
+    def started(self, target: Target) -> dict[str, Any]:
+        if "check_run" in target.remembered:
+            return {}
+        made = self.client.call("POST", f"repos/{target.repository}/check-runs",
+                                {"name": NAME, "head_sha": target.commit,
+                                 "status": "in_progress",
+                                 "external_id": str(target.run_id)})  # fmt: skip
+        return {"check_run": int(made["id"])}
+
+    def finished(self, target: Target, said: Said) -> dict[str, Any]:
+        made = {} if "check_run" in target.remembered else self.started(target)
+        check = made.get("check_run", target.remembered.get("check_run"))
+        path = f"repos/{target.repository}/check-runs/{check}"
+        batches = [said.annotations[at : at + BATCH]
+                   for at in range(0, len(said.annotations), BATCH)] or [[]]  # fmt: skip
+        for number, batch in enumerate(batches):
+            output = {"title": said.title, "summary": said.summary, "annotations": batch}
+            body: dict[str, Any] = {"output": output}
+            if number == 0:
+                body.update(status="completed", conclusion="success" if said.passed else "failure")
+                if said.details_url:
+                    body["details_url"] = said.details_url
+            self.client.call("PATCH", path, body)
+        return made
+
+
+class StatusAndComment:
+    """A commit status and one comment, for forges (and GitHub tokens) without
+    check runs. The paths differ by forge; the steps do not."""
+
+    def __init__(self, client: ForgeClient, forge: str) -> None:
+        self.client, self.forge = client, forge
+
+    def started(self, target: Target) -> dict[str, Any]:
+        self._status(target, "pending", "analysing…", None)
+        return {}
+
+    def finished(self, target: Target, said: Said) -> dict[str, Any]:
+        self._status(target, "success" if said.passed else "failure", said.title,
+                     said.details_url)  # fmt: skip
+        if target.pull_request is None:
+            return {}
+        comment = target.remembered.get("comment")
+        if comment is not None:
+            self.client.call(self._edit_method, self._comment(target, comment),
+                             {"body": said.summary})  # fmt: skip
+            return {}
+        made = self.client.call("POST", self._comments(target), {"body": said.summary})
+        return {"comment": int(made["id"])}
+
+    def _status(self, target: Target, state: str, description: str, url: str | None) -> None:
+        if self.forge == "gitlab":
+            gitlab_state = {"pending": "running", "success": "success", "failure": "failed"}
+            body: dict[str, Any] = {"state": gitlab_state[state], "name": NAME,
+                                    "description": description[:140]}  # fmt: skip
+            if url:
+                body["target_url"] = url
+            self.client.call("POST", f"projects/{_project(target)}/statuses/{target.commit}", body)
+            return
+        body = {"state": state, "context": NAME, "description": description[:140]}
+        if url:
+            body["target_url"] = url
+        self.client.call("POST", f"repos/{target.repository}/statuses/{target.commit}", body)
+
+    @property
+    def _edit_method(self) -> str:
+        return "PUT" if self.forge == "gitlab" else "PATCH"
+
+    def _comments(self, target: Target) -> str:
+        if self.forge == "gitlab":
+            return f"projects/{_project(target)}/merge_requests/{target.pull_request}/notes"
+        return f"repos/{target.repository}/issues/{target.pull_request}/comments"
+
+    def _comment(self, target: Target, comment: int) -> str:
+        if self.forge == "gitlab":
+            return f"{self._comments(target)}/{comment}"
+        return f"repos/{target.repository}/issues/comments/{comment}"
+
+
+def _project(target: Target) -> str:
+    """A GitLab project named by its full path, as its API takes it."""
+    return quote(target.repository, safe="")

@@ -1,0 +1,85 @@
+"""A small real forge API on loopback: the few GitHub, GitLab and Gitea calls
+repolens makes, each recorded, each answered as the forge would. Answers can
+be scripted ahead (a rate limit first, say); ids count up from 100."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def authorization(self) -> str:
+        return self.headers.get("Authorization", "")
+
+
+CREATES = [  # (method, path pattern): these answer with a new id
+    ("POST", r".*/check-runs"),
+    ("POST", r".*/issues/\d+/comments"),
+    ("POST", r".*/merge_requests/\d+/notes"),
+]
+
+
+class FakeForge(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.scripted: list[tuple[int, dict[str, str]]] = []  # answered first, in order
+        ids = itertools.count(100)
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                body = json.loads(raw) if raw else None
+                with lock:
+                    forge.calls.append(Call(self.command, self.path, dict(self.headers), body))
+                    scripted = forge.scripted.pop(0) if forge.scripted else None
+                    made = next(ids)
+                if scripted is not None:
+                    self._send(scripted[0], {"message": "rate limited"}, scripted[1])
+                elif self.command == "POST" and self.path.endswith("/access_tokens"):
+                    expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+                    self._send(201, {"token": f"ghs_installation{made}", "expires_at": expires})
+                elif any(self.command == m and re.fullmatch(p, self.path) for m, p in CREATES):
+                    self._send(201, {"id": made})
+                else:
+                    self._send(200, {})
+
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for name, value in {**(headers or {}), "Content-Type": "application/json",
+                                    "Content-Length": str(len(data))}.items():  # fmt: skip
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_PUT = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        forge = self
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def made(self, method: str, pattern: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
