@@ -117,3 +117,30 @@ def test_a_merge_request_update_without_new_commits_asks_for_nothing(
     assert pushed.status == "queued"
     with sessions() as session:
         assert runs.get(session, pushed.runs[0]).pull_request == 3
+
+
+def installed(action: str = "created") -> Event:
+    return github.read("installation", {
+        "action": action, "installation": {"id": 5},
+        "repositories": [{"full_name": "octo/hello"}, {"full_name": "octo/world"}],
+    })  # fmt: skip
+
+
+def test_an_app_installation_creates_projects_only_when_the_setting_allows_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    watched(sessions)  # octo/hello is watched already
+    allowed = Settings(github_app_creates_projects=True)
+
+    off = deliver(sessions, installed())
+    with sessions.begin() as session:
+        on = deliveries.receive(session, installed(), None, allowed)
+    with sessions.begin() as session:
+        removed = deliveries.receive(session, installed("deleted"), None, allowed)
+
+    assert off.status == "ignored" and "REPOLENS_GITHUB_APP_CREATES_PROJECTS" in (off.reason or "")
+    assert (on.status, on.reason) == ("created", "projects created: octo/world")
+    assert removed.status == "ignored"
+    with sessions() as session:
+        keys = sorted(p.repository_key or "" for p in projects.all(session))
+    assert keys == ["github.com/octo/hello", "github.com/octo/world"]

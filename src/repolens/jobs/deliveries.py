@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,15 +18,17 @@ from repolens.errors import NotFoundError
 from repolens.forges.events import Event, Kind
 from repolens.jobs import lifecycle
 from repolens.jobs.queue import JobQueue
+from repolens.security import project_fields
 from repolens.settings import Settings
-from repolens.storage import runs
+from repolens.storage import projects, runs
 from repolens.storage.models import Delivery, Project
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What became of a delivery: `queued` (RUNS), `skipped` or `ignored` (with
-    REASON), `cancelled` (a closed pull request's queued runs), `duplicate`."""
+    REASON), `cancelled` (a closed pull request's queued runs), `created` (an
+    App's installation's projects), `duplicate`."""
 
     status: str
     reason: str | None = None
@@ -98,7 +101,7 @@ def _handle(session: Session, event: Event, watching: list[Project], settings: S
     if event.kind == Kind.PING:
         return Outcome("ignored", "ping: the hook reaches repolens")
     if event.kind == Kind.INSTALLATION:
-        return Outcome("ignored", "installation: recorded (projects are added over the API)")
+        return _installation(session, event, settings)
     if not event.repository:
         return Outcome("skipped", f"{event.name}: the delivery names no repository")
     if not watching:
@@ -118,6 +121,31 @@ def _handle(session: Session, event: Event, watching: list[Project], settings: S
         what = f"{event.name} {event.action}" if event.action else event.name
         return Outcome("ignored", f"{what}: recorded, nothing to analyse")
     return handle(session, event, watching, settings)
+
+
+def _installation(session: Session, event: Event, settings: Settings) -> Outcome:
+    """A GitHub App installed on repositories: with REPOLENS_GITHUB_APP_CREATES_PROJECTS,
+    a project for each one no project watches yet."""
+    if event.action not in ("created", "added") or not event.repositories:
+        return Outcome("ignored", f"installation {event.action}: recorded")
+    if not settings.github_app_creates_projects:
+        return Outcome("ignored", "installation: recorded; projects are added over the API "
+                                  "(REPOLENS_GITHUB_APP_CREATES_PROJECTS)")  # fmt: skip
+    web = urlsplit(settings.github_api_url).hostname or "github.com"
+    web = "github.com" if web == "api.github.com" else web  # GitHub Enterprise: the same host
+    created = []
+    for full_name in event.repositories:
+        fields = project_fields.checked({"name": full_name[:200],
+                                         "repository_url": f"https://{web}/{full_name}"},
+                                        settings)  # fmt: skip
+        taken = session.scalar(
+            select(Project.id).where(
+                (Project.repository_key == fields["repository_key"]) | (Project.name == full_name)
+            )
+        )
+        if taken is None:
+            created.append(projects.create(session, **fields).name)
+    return Outcome("created", f"projects created: {', '.join(created) or 'none'}")
 
 
 def _push(session: Session, event: Event, watching: list[Project],
