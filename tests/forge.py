@@ -20,6 +20,7 @@ class Call:
     path: str
     headers: dict[str, str]
     body: Any
+    answer: Any = None  # what the fake forge answered
 
     @property
     def authorization(self) -> str:
@@ -46,18 +47,24 @@ class FakeForge(ThreadingHTTPServer):
                 raw = self.rfile.read(length)
                 body = json.loads(raw) if raw else None
                 with lock:
-                    forge.calls.append(Call(self.command, self.path, dict(self.headers), body))
                     scripted = forge.scripted.pop(0) if forge.scripted else None
                     made = next(ids)
+                status, answer, headers = self._decide(scripted, made)
+                with lock:
+                    forge.calls.append(Call(self.command, self.path, dict(self.headers), body,
+                                            answer))  # fmt: skip
+                self._send(status, answer, headers)
+
+            def _decide(self, scripted: tuple[int, dict[str, str]] | None,
+                        made: int) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
                 if scripted is not None:
-                    self._send(scripted[0], {"message": "rate limited"}, scripted[1])
-                elif self.command == "POST" and self.path.endswith("/access_tokens"):
+                    return scripted[0], {"message": "rate limited"}, scripted[1]
+                if self.command == "POST" and self.path.endswith("/access_tokens"):
                     expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-                    self._send(201, {"token": f"ghs_installation{made}", "expires_at": expires})
-                elif any(self.command == m and re.fullmatch(p, self.path) for m, p in CREATES):
-                    self._send(201, {"id": made})
-                else:
-                    self._send(200, {})
+                    return 201, {"token": f"ghs_installation{made}", "expires_at": expires}, {}
+                if any(self.command == m and re.fullmatch(p, self.path) for m, p in CREATES):
+                    return 201, {"id": made}, {}
+                return 200, {}, {}
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()

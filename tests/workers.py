@@ -18,9 +18,12 @@ def _environment(settings: Settings, **extra: str) -> dict[str, str]:
             "REPOLENS_DATA_DIR": str(settings.data_dir), **extra}  # fmt: skip
 
 
-def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(settings: Settings, name: str, log: Path,
+                 **extra: str) -> subprocess.Popen[bytes]:  # fmt: skip
+    """A worker on SETTINGS' database and broker; EXTRA: more REPOLENS_* variables."""
     env = _environment(
         settings,
+        **extra,
         REPOLENS_CACHE_DIR=str(settings.cache_dir / name),
         REPOLENS_RESULT_CACHE="false",
         REPOLENS_BROKER_VISIBILITY_TIMEOUT_SECONDS="10",

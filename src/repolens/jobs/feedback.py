@@ -27,9 +27,11 @@ log = logging.getLogger(__name__)
 _apps: dict[tuple[str, str], AppTokens] = {}  # one cache of installation tokens per app
 
 
-def publish(run_id: int, settings: Settings, sessions: sessionmaker[Session]) -> str:
+def publish(run_id: int, settings: Settings, sessions: sessionmaker[Session],
+            stage: str | None = None) -> str:  # fmt: skip
     """Send RUN_ID's feedback; returns what was said ("started", "finished"),
-    or why nothing was ("no forge", "no credentials", "gone")."""
+    or why nothing was ("no forge", "no credentials", "gone", "ended already":
+    a STAGE "started" job that ran after the run ended leaves it to the next)."""
     with sessions() as session:
         run = runs.find(session, run_id)
         if run is None:
@@ -42,6 +44,8 @@ def publish(run_id: int, settings: Settings, sessions: sessionmaker[Session]) ->
                                    {**_earlier(session, run), **origin.get("feedback", {})},
                                    run.id)  # fmt: skip
         ended = run.status in TERMINAL
+        if ended and stage == "started":
+            return "ended already"
         said = _said(session, run, settings) if ended else None
     publisher = choose(origin, host, settings)  # may ask GitHub for a token: no session held
     if publisher is None:

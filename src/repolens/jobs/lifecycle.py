@@ -142,7 +142,7 @@ def start(session: Session, run_id: int, worker: str, picked_up: datetime) -> Ru
     run.status, run.worker, run.attempts = RunStatus.RUNNING, worker, run.attempts + 1
     run.started_at = run.started_at or picked_up
     run.heartbeat_at = now()
-    _feedback(session, run)
+    _feedback(session, run, "started")
     tell(session, lambda feed: feed.started(run))
     return run
 
@@ -188,14 +188,14 @@ def _end(session: Session, run: Run, status: RunStatus, error: str | None,
         run.current_step = step
     if run.project.notify_url:
         runs.announce(session, run, tasks.NOTIFY.name, {"run_id": run.id})
-    _feedback(session, run)
+    _feedback(session, run, "ended")
     tell(session, lambda feed: feed.finished(run))
 
 
-def _feedback(session: Session, run: Run) -> None:
+def _feedback(session: Session, run: Run, stage: str) -> None:
     """A run a forge asked for tells the forge as it starts and as it ends."""
     if (run.origin or {}).get("forge"):
-        runs.announce(session, run, tasks.FEEDBACK.name, {"run_id": run.id})
+        runs.announce(session, run, tasks.FEEDBACK.name, {"run_id": run.id, "stage": stage})
 
 
 def tell(session: Session, said: Tell) -> None:

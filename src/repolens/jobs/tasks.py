@@ -95,7 +95,8 @@ def _notify(context: Context, payload: dict[str, Any]) -> int | None:
 
 
 def _feedback(context: Context, payload: dict[str, Any]) -> str:
-    return feedback.publish(int(payload["run_id"]), context.settings, context.sessions)
+    return feedback.publish(int(payload["run_id"]), context.settings, context.sessions,
+                            stage=payload.get("stage"))  # fmt: skip
 
 
 def _database(settings: Settings) -> Retry:
