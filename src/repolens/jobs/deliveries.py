@@ -52,14 +52,9 @@ def receive(session: Session, event: Event, delivery_id: str | None, settings: S
     one, by id, when given). A delivery id already recorded queues nothing; the
     event is kept with the record, so it can be replayed."""
     began = time.perf_counter()
-    if delivery_id is not None:
-        seen = session.scalar(
-            select(Delivery).where(Delivery.forge == event.forge,
-                                   Delivery.delivery_id == delivery_id)
-        )  # fmt: skip
-        if seen is not None:
-            return Outcome("duplicate", f"delivery {delivery_id} was received before",
-                           [seen.run_id] if seen.run_id else [], seen.id)  # fmt: skip
+    seen = earlier(session, event, delivery_id)
+    if seen is not None:
+        return seen
     watching = [project for project in _projects(session, event)
                 if only is None or project.id == only]  # fmt: skip
     outcome = _handle(session, event, watching, settings, jobs)
@@ -68,13 +63,27 @@ def receive(session: Session, event: Event, delivery_id: str | None, settings: S
                       project_id=watching[0].id if watching else None,
                       run_id=outcome.runs[0] if outcome.runs else None, status=outcome.status,
                       reason=outcome.reason, payload=event.model_dump(mode="json"),
-                      replay_of=replay_of)  # fmt: skip
+                      replay_of=replay_of,
+                      handled_ms=round((time.perf_counter() - began) * 1000, 3))  # fmt: skip
     session.add(record)
-    session.flush()
-    for project in watching:
-        _announce(session, project.id, record)
-    record.handled_ms = round((time.perf_counter() - began) * 1000, 3)
+    session.flush()  # a delivery id recorded meanwhile by another request: IntegrityError
+    if not outcome.runs:  # a run tells of itself; anything else, the delivery does
+        for project in watching:
+            _announce(session, project.id, record)
     return Outcome(outcome.status, outcome.reason, outcome.runs, record.id)
+
+
+def earlier(session: Session, event: Event, delivery_id: str | None) -> Outcome | None:
+    """The answer to a delivery id recorded before: nothing new is done."""
+    if delivery_id is None:
+        return None
+    seen = session.scalar(
+        select(Delivery).where(Delivery.forge == event.forge, Delivery.delivery_id == delivery_id)
+    )
+    if seen is None:
+        return None
+    return Outcome("duplicate", f"delivery {delivery_id} was received before",
+                   [seen.run_id] if seen.run_id else [], seen.id)  # fmt: skip
 
 
 def replay(session: Session, delivery_id: int, settings: Settings,

@@ -188,7 +188,8 @@ def _end(session: Session, run: Run, status: RunStatus, error: str | None,
         run.current_step = step
     if run.project.notify_url:
         runs.announce(session, run, tasks.NOTIFY.name, {"run_id": run.id})
-    _feedback(session, run, "ended")
+    if run.started_at is not None:  # a run that never started has nothing to tell a forge
+        _feedback(session, run, "ended")
     tell(session, lambda feed: feed.finished(run))
 
 

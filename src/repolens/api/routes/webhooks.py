@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -47,7 +48,10 @@ async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSON
     settings: Settings = request.app.state.settings
     sessions: sessionmaker[Session] = request.app.state.sessions
     body = await _body(request, settings.webhook_max_bytes)
-    secrets = await run_in_threadpool(_secrets, hook, settings, sessions, project_id)
+    if project_id is None:
+        secrets = _deployment_secrets(hook, settings)
+    else:
+        secrets = await run_in_threadpool(_project_secrets, settings, sessions, project_id)
     if not secrets:
         raise Unauthenticated(f"no {hook.forge} webhook secret is configured here; deliveries "
                            "are refused until one is")  # fmt: skip
@@ -73,13 +77,15 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _secrets(hook: Hook, settings: Settings, sessions: sessionmaker[Session],
-             project_id: int | None) -> list[str]:  # fmt: skip
-    """The secrets a delivery may be signed with: the project's own, or the
-    deployment's for the forge."""
-    if project_id is None:
-        secret = getattr(settings, hook.secret_setting)
-        return [secret.get_secret_value()] if secret is not None else []
+def _deployment_secrets(hook: Hook, settings: Settings) -> list[str]:
+    """The deployment's secret for the forge, if one is set."""
+    secret = getattr(settings, hook.secret_setting)
+    return [secret.get_secret_value()] if secret is not None else []
+
+
+def _project_secrets(settings: Settings, sessions: sessionmaker[Session],
+                     project_id: int) -> list[str]:  # fmt: skip
+    """The project's own secret, if it has one."""
     if not could_exist(project_id):
         raise NotFoundError(f"project {project_id} not found")
     with sessions() as session:
@@ -102,6 +108,13 @@ def _event(hook: Hook, headers: Any, body: bytes) -> Event:
 
 def _receive(sessions: sessionmaker[Session], settings: Settings, jobs: JobRuntime, event: Event,
              delivery_id: str | None, project_id: int | None) -> deliveries.Outcome:  # fmt: skip
-    with sessions.begin() as session:
-        return deliveries.receive(session, event, delivery_id, settings, jobs=jobs.queue,
-                                  only=project_id)  # fmt: skip
+    try:
+        with sessions.begin() as session:
+            return deliveries.receive(session, event, delivery_id, settings, jobs=jobs.queue,
+                                      only=project_id)  # fmt: skip
+    except IntegrityError:  # the same delivery, recorded by another request meanwhile
+        with sessions() as session:
+            seen = deliveries.earlier(session, event, delivery_id)
+        if seen is None:
+            raise
+        return seen

@@ -1,0 +1,217 @@
+"""Benchmark: signed push deliveries at increasing rates against one API process.
+
+    python bench/intake.py [--seconds 5] [--rates 100,200,300,400,500,600,800]
+
+Needs the machine's PostgreSQL and Redis. In one run, each server alone in its
+own process under uvicorn with the same options:
+  1. bare: a FastAPI endpoint that reads the body, checks its GitHub signature
+     and answers 202, nothing more;
+  2. repolens: `repolens serve` in the distributed deployment (PostgreSQL, a Redis
+     broker; no worker, so every accepted push stays queued), receiving at
+     `/webhooks/github` for a project that watches the repository: each delivery
+     is verified, recorded, matched, turned into a run with its outbox message,
+     published as `run.queued` and sent to the broker before it is answered.
+Each delivery is a distinct push (its own delivery id and commit), sent open-loop
+at a fixed rate for SECONDS. A rate is sustained when every delivery got a 2xx
+and the p99 of their latencies is at most 50 ms. Reported: each rate's p50/p99,
+the highest sustained rate of each server, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+import redis
+from processes import percentile, stop
+
+SECRET = "bench-intake-secret"
+BROKER = "redis://127.0.0.1:6379/12"
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REPOSITORY = {"full_name": "octo/hello", "clone_url": "https://github.com/octo/hello.git"}
+P99_TARGET = 0.050
+
+
+def bare_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/webhooks/github")
+    async def hook(request: Request) -> JSONResponse:
+        body = await request.body()
+        given = request.headers.get("x-hub-signature-256", "")
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(given, expected):
+            return JSONResponse({"detail": "bad signature"}, status_code=401)
+        return JSONResponse({"status": "ok"}, status_code=202)
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    if kind == "bare":
+        argv = [sys.executable, __file__, "--serve-bare", str(port)]
+    else:
+        argv = [sys.executable, "-m", "repolens", "serve", "--port", str(port)]
+    process = subprocess.Popen(argv, env={**os.environ, **env}, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return process
+        time.sleep(0.2)
+    stop(process)
+    raise RuntimeError(f"the {kind} server did not start")
+
+
+def delivery() -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"ref": "refs/heads/main", "before": "0" * 40,
+                       "after": uuid.uuid4().hex + uuid.uuid4().hex[:8],
+                       "repository": REPOSITORY}).encode()  # fmt: skip
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-GitHub-Event": "push", "X-GitHub-Delivery": str(uuid.uuid4()),
+                  "X-Hub-Signature-256": f"sha256={signature}",
+                  "Content-Type": "application/json"}  # fmt: skip
+
+
+async def load(url: str, rate: int, seconds: float) -> tuple[list[float], int]:
+    """Send RATE deliveries a second for SECONDS, open-loop; returns the latency
+    of each answered delivery and how many failed (no answer, or not 2xx)."""
+    prepared = [delivery() for _ in range(int(rate * seconds))]
+    latencies: list[float] = []
+    failed = 0
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+        async def send(body: bytes, headers: dict[str, str]) -> None:
+            nonlocal failed
+            began = time.perf_counter()
+            try:
+                answer = await client.post(url, content=body, headers=headers)
+            except httpx.HTTPError:
+                failed += 1
+                return
+            if answer.is_success:
+                latencies.append(time.perf_counter() - began)
+            else:
+                failed += 1
+
+        tasks = []
+        began = time.perf_counter()
+        for index, (body, headers) in enumerate(prepared):
+            due = began + index / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            tasks.append(asyncio.create_task(send(body, headers)))
+        await asyncio.gather(*tasks)
+    return latencies, failed
+
+
+def measure(kind: str, url: str, rates: list[int], seconds: float) -> list[dict[str, Any]]:
+    asyncio.run(load(url, 50, 1.0))  # warm up: connections, caches, the first queries
+    rows = []
+    for rate in rates:
+        latencies, failed = asyncio.run(load(url, rate, seconds))
+        p99 = percentile(latencies, 0.99)
+        rows.append({"server": kind, "rate": rate, "ok": len(latencies), "failed": failed,
+                     "p50": percentile(latencies, 0.5), "p99": p99,
+                     "sustained": failed == 0 and p99 <= P99_TARGET})  # fmt: skip
+        print(f"  {kind} {rate}/s: p50 {rows[-1]['p50'] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms,"
+              f" failed {failed}", flush=True)  # fmt: skip
+        if p99 > 4 * P99_TARGET or failed > rate:
+            break  # far past what it sustains: higher rates only pile up
+    return rows
+
+
+def prepare_database() -> str:
+    name = f"bench_intake_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def run(rates: list[int], seconds: float, scratch: Path) -> None:
+    name = prepare_database()
+    database = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    redis.Redis.from_url(BROKER).flushdb()
+    env = {"REPOLENS_DATABASE_URL": database, "REPOLENS_BROKER_URL": BROKER,
+           "REPOLENS_DATA_DIR": str(scratch), "REPOLENS_GITHUB_WEBHOOK_SECRET": SECRET}  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    try:
+        for kind in ("bare", "repolens"):
+            port = free_port()
+            server = start(kind, port, env)
+            try:
+                if kind == "repolens":
+                    made = httpx.post(f"http://127.0.0.1:{port}/api/v1/projects", timeout=30,
+                                      json={"name": "hello",
+                                            "repository_url": REPOSITORY["clone_url"]})  # fmt: skip
+                    made.raise_for_status()
+                rows += measure(kind, f"http://127.0.0.1:{port}/webhooks/github", rates, seconds)
+            finally:
+                stop(server)
+            redis.Redis.from_url(BROKER).flushdb()
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report(rows, seconds)
+
+
+def report(rows: list[dict[str, Any]], seconds: float) -> None:
+    print(f"\n{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
+          f" {seconds:g} s per rate; PostgreSQL, Redis broker")  # fmt: skip
+    print("| server | rate (/s) | answered | failed | p50 (ms) | p99 (ms) | sustained |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for row in rows:
+        print(f"| {row['server']} | {row['rate']} | {row['ok']} | {row['failed']} | "
+              f"{row['p50'] * 1000:.1f} | {row['p99'] * 1000:.1f} | "
+              f"{'yes' if row['sustained'] else 'no'} |")  # fmt: skip
+    best = {kind: max((r["rate"] for r in rows if r["server"] == kind and r["sustained"]),
+                      default=0) for kind in ("bare", "repolens")}  # fmt: skip
+    ratio = best["repolens"] / best["bare"] if best["bare"] else float("nan")
+    print(f"\nhighest sustained rate: bare {best['bare']}/s, repolens {best['repolens']}/s "
+          f"({ratio:.2f} × bare)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rates", default="100,200,300,400,500,600,800,1000")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        import uvicorn
+
+        # As `repolens serve` runs: info logging, the access log on.
+        uvicorn.run(bare_app(), host="127.0.0.1", port=args.serve_bare, log_level="info")
+        return
+    with tempfile.TemporaryDirectory(prefix="repolens-intake-") as scratch:
+        run([int(rate) for rate in args.rates.split(",")], args.seconds, Path(scratch))
+
+
+if __name__ == "__main__":
+    main()
