@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from repolens.forges import identity
 from repolens.forges.events import ZERO, Event, Forge, Kind, branch_of, mapping, number, text
+from repolens.git import identity
 
 PULL_REQUEST_RUNS = {"opened", "reopened", "synchronized"}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from repolens.forges import identity
 from repolens.forges.events import (
     ZERO,
     Event,
@@ -15,6 +14,7 @@ from repolens.forges.events import (
     number,
     text,
 )
+from repolens.git import identity
 
 PULL_REQUEST_RUNS = {"opened", "synchronize", "reopened", "ready_for_review"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from repolens.forges import identity
 from repolens.forges.events import ZERO, Event, Forge, Kind, branch_of, mapping, number, text
+from repolens.git import identity
 
 # Merge request actions that ask for a scan; `update` only when it brought commits.
 MERGE_REQUEST_RUNS = {"open", "reopen"}

@@ -15,7 +15,7 @@ from repolens import cron
 from repolens.analyzers.base import options_of
 from repolens.analyzers.registry import Registry
 from repolens.errors import InputError, Refused
-from repolens.forges import identity
+from repolens.git import identity
 from repolens.security import repositories
 from repolens.security.outbound import OutboundPolicy
 from repolens.security.vault import Vault

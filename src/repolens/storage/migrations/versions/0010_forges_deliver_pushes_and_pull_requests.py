@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from repolens.forges import identity
+from repolens.git import identity
 
 revision = "0010"
 down_revision = "0009"
