@@ -15,6 +15,13 @@ Each delivery is a distinct push (its own delivery id and commit), sent open-loo
 at a fixed rate for SECONDS. A rate is sustained when every delivery got a 2xx
 and the p99 of their latencies is at most 50 ms. Reported: each rate's p50/p99,
 the highest sustained rate of each server, and their ratio.
+
+    python bench/intake.py --feedback [--pushes 5]
+
+Push to feedback: `repolens serve` (embedded), a loopback git server as the
+forge's git side and a fake forge API (the test suite's); each push of a small
+repository is delivered signed, and timed until the forge is told the verdict
+(the commit status).
 """
 
 from __future__ import annotations
@@ -38,9 +45,9 @@ from typing import Any
 
 import httpx
 import psycopg
+import redis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-import redis
 from processes import percentile, stop
 
 SECRET = "bench-intake-secret"
@@ -197,8 +204,65 @@ def report(rows: list[dict[str, Any]], seconds: float) -> None:
           f"({ratio:.2f} × bare)")  # fmt: skip
 
 
+def feedback(pushes: int, scratch: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test suite's fakes
+    from tests.conftest import Repo
+    from tests.forge import FakeForge
+    from tests.git_server import GitServer
+
+    forge, git = FakeForge(), GitServer(scratch / "forge")
+    url, port = git.url("octo/hello"), free_port()
+    env = {
+        "REPOLENS_DATA_DIR": str(scratch / "data"),
+        "REPOLENS_CACHE_DIR": str(scratch / "c"),
+        "REPOLENS_GITHUB_WEBHOOK_SECRET": SECRET,
+        "REPOLENS_GITHUB_API_URL": forge.url,
+        "REPOLENS_GITHUB_TOKEN": "bench",
+        "REPOLENS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
+    }
+    server = start("repolens", port, env)
+    times = []
+    try:
+        httpx.post(f"http://127.0.0.1:{port}/api/v1/projects", timeout=30,
+                   json={"name": "hello", "repository_url": url}).raise_for_status()  # fmt: skip
+        repo = Repo(scratch / "work")
+        for number in range(pushes):
+            head = repo.commit({f"mod{number}.py": f"import os\n\n\ndef f{number}(x):\n"
+                                                    "    return eval(x)\n"})  # fmt: skip
+            git.publish("octo/hello", repo.path)
+            body = json.dumps({"ref": "refs/heads/main", "after": head,
+                               "repository": {"full_name": "octo/hello", "clone_url": url}}
+                              ).encode()  # fmt: skip
+            signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            began = time.perf_counter()
+            httpx.post(
+                f"http://127.0.0.1:{port}/webhooks/github",
+                content=body,
+                timeout=10,
+                headers={
+                    "X-GitHub-Event": "push",
+                    "X-GitHub-Delivery": str(uuid.uuid4()),
+                    "X-Hub-Signature-256": f"sha256={signature}",
+                },
+            ).raise_for_status()
+            while not [c for c in forge.made("POST", rf".*/statuses/{head}")
+                       if c.body["state"] in ("success", "failure")]:  # fmt: skip
+                time.sleep(0.02)
+            times.append(time.perf_counter() - began)
+            print(f"  push {number + 1}: {times[-1]:.2f} s", flush=True)
+    finally:
+        stop(server)
+        forge.shutdown()
+        git.shutdown()
+    print(f"\npush to feedback (delivery sent → commit status with the verdict), {pushes} pushes "
+          f"of a small repository, embedded: first {times[0]:.2f} s (cold), median of the rest "
+          f"{percentile(times[1:] or times, 0.5):.2f} s")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feedback", action="store_true")
+    parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rates", default="100,200,300,400,500,600,800,1000")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
@@ -210,7 +274,10 @@ def main() -> None:
         uvicorn.run(bare_app(), host="127.0.0.1", port=args.serve_bare, log_level="info")
         return
     with tempfile.TemporaryDirectory(prefix="repolens-intake-") as scratch:
-        run([int(rate) for rate in args.rates.split(",")], args.seconds, Path(scratch))
+        if args.feedback:
+            feedback(args.pushes, Path(scratch))
+        else:
+            run([int(rate) for rate in args.rates.split(",")], args.seconds, Path(scratch))
 
 
 if __name__ == "__main__":
