@@ -4,6 +4,7 @@ forge-like `http://127.0.0.1:PORT/owner/name.git` that repolens fetches for real
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import threading
@@ -14,11 +15,22 @@ from urllib.parse import urlsplit
 
 
 class GitServer(ThreadingHTTPServer):
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    """With PASSWORD_PREFIX, private: only Basic credentials whose password starts
+    with it are served (as GitHub takes an installation token); the rest get 401.
+    Every Authorization header it was sent is kept in `seen`."""
+
+    def __init__(self, root: Path, password_prefix: str | None = None) -> None:
+        self.root, self.password_prefix = root, password_prefix
+        self.seen: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
+                if not self._allowed():
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="forge"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -40,6 +52,18 @@ class GitServer(ThreadingHTTPServer):
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _allowed(self) -> bool:
+                given = self.headers.get("Authorization", "")
+                server.seen.append(given)
+                if server.password_prefix is None:
+                    return True
+                scheme, _, encoded = given.partition(" ")
+                try:
+                    _, _, password = base64.b64decode(encoded).decode().partition(":")
+                except ValueError:
+                    return False
+                return scheme == "Basic" and password.startswith(server.password_prefix)
 
             do_GET = do_POST = _serve
 

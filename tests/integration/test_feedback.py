@@ -6,7 +6,8 @@ each push, GitLab's and Gitea's statuses and notes, and a rate limit honoured.""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -17,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.forges.client import RateLimited
-from repolens.jobs import feedback, lifecycle, tasks
+from repolens.jobs import feedback, lifecycle, pipeline, tasks
 from repolens.settings import Settings
 from repolens.storage import models, projects, runs
 from repolens.storage.models import now
+from tests.conftest import Repo
 from tests.forge import FakeForge
+from tests.git_server import GitServer
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -203,3 +206,40 @@ def test_a_run_a_forge_asked_for_orders_feedback_as_it_starts_and_as_it_ends(
     with sessions() as session:
         topics = [m.topic for m in session.scalars(select(models.OutboxMessage))]
     assert topics.count(tasks.FEEDBACK.name) == 2
+
+
+def test_a_private_repository_is_fetched_with_the_installation_s_token_never_written_down(
+    sessions: sessionmaker[Session], forge: FakeForge, make_repo: Callable[..., Repo],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    git = GitServer(tmp_path / "forge", password_prefix="ghs_")
+    repo = make_repo()
+    head = repo.commit({"app.py": "x = 1\n"})
+    git.publish("octo/private", repo.path)
+    settings = app_settings(forge, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    bare = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    try:
+        runs_made = []
+        for _ in range(2):
+            with sessions.begin() as session:
+                name = f"private{next(_count)}"
+                project = projects.create(session, name=name,
+                                          repository_url=git.url("octo/private"))  # fmt: skip
+                source = runs.Source(
+                    commit=head,
+                    origin={"forge": "github", "installation": 99, "repository": "octo/private"},
+                )
+                runs_made.append(lifecycle.trigger(session, project.id, "push", "main",
+                                                   source=source)[0].id)  # fmt: skip
+        with_app = pipeline.execute(runs_made[0], settings, sessions)
+        without = pipeline.execute(runs_made[1], bare, sessions)
+    finally:
+        git.shutdown()
+
+    assert (with_app, without) == ("completed", "failed")
+    with sessions() as session:
+        assert "could not fetch" in (runs.get(session, runs_made[1]).error or "")
+    assert any(header.startswith("Basic ") for header in git.seen)
+    written = [path for path in (tmp_path / "cache").rglob("*") if path.is_file()
+               and b"ghs_installation" in path.read_bytes()]  # fmt: skip
+    assert written == []

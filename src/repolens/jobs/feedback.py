@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.errors import RepolensError
 from repolens.forges import feedback, publishers
 from repolens.forges.client import ForgeClient
 from repolens.forges.feedback import Note
 from repolens.forges.github_app import AppTokens
+from repolens.git.credentials import Credentials
 from repolens.security.outbound import OutboundPolicy
 from repolens.settings import Settings
 from repolens.storage import runs
@@ -83,6 +85,24 @@ def choose(origin: dict[str, Any], host: str,
     scheme = "Bearer" if forge == "gitlab" else "token"
     client = _client(apis[forge], f"{scheme} {secret.get_secret_value()}", guard)
     return publishers.StatusAndComment(client, forge)
+
+
+def fetch_credentials(origin: dict[str, Any], settings: Settings) -> Credentials | None:
+    """What git fetches a run's repository with when the project stores none:
+    the token of the GitHub App installation that asked for the run (scoped to
+    that installation's repositories). None when there is none, or when GitHub
+    will not give one now: a public repository still fetches without it."""
+    if origin.get("forge") != "github" or not origin.get("installation"):
+        return None
+    app = _app(settings, OutboundPolicy.of(settings))
+    if app is None:
+        return None
+    try:
+        token = app.installation_token(int(origin["installation"]))
+    except (RepolensError, ValueError) as exc:
+        log.warning("no installation token for fetching: %s", exc)
+        return None
+    return Credentials("x-access-token", token)
 
 
 def _client(api: str, authorization: str, guard: OutboundPolicy) -> ForgeClient:

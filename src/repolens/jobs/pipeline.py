@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens import scan
 from repolens.errors import InputError, RepolensError, ScanAborted
-from repolens.jobs import lifecycle, rendering
+from repolens.jobs import feedback, lifecycle, rendering
 from repolens.realtime.feed import Feed
 from repolens.reports import formats
 from repolens.reports.model import Report
@@ -107,10 +108,10 @@ def execute(
     started = _start(run_id, sessions, worker, picked_up=now(), feed=feed)
     if started is None:
         return runs.get_status(sessions, run_id)
-    request, project_id, secret = started
+    request, project_id, secret, origin = started
     observer = RunObserver(sessions, run_id, project_id, feed)
     try:
-        request = _fetchable(request, secret, settings)
+        request = _fetchable(request, secret, settings, origin)
         report = scanner(request, settings, observer=observer, should_abort=observer.should_abort,
                          time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
         return _complete(run_id, report, settings, sessions, feed)
@@ -153,15 +154,17 @@ def _complete(
     return RunStatus.COMPLETED
 
 
-def _fetchable(request: scan.ScanRequest, secret: str | None,
-               settings: Settings) -> scan.ScanRequest:  # fmt: skip
+def _fetchable(request: scan.ScanRequest, secret: str | None, settings: Settings,
+               origin: dict[str, Any]) -> scan.ScanRequest:  # fmt: skip
     """REQUEST with its repository admitted again by today's policy, and the
-    credentials unsealed for this fetch only."""
+    credentials unsealed for this fetch only: the project's own, else those of
+    the GitHub App installation that asked for the run."""
     admitted = repositories.stored(request.location, secret,
                                    repositories.RepositoryPolicy.of(settings),
                                    Vault.of(settings))  # fmt: skip
     resolve = repositories.pin(admitted.url, OutboundPolicy.of(settings))
-    return replace(request, location=admitted.url, credentials=admitted.credentials,
+    credentials = admitted.credentials or feedback.fetch_credentials(origin, settings)
+    return replace(request, location=admitted.url, credentials=credentials,
                    resolve=resolve)  # fmt: skip
 
 
@@ -172,7 +175,7 @@ def _describe(exc: Exception) -> str:
 
 def _start(
     run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime, feed: Feed
-) -> tuple[scan.ScanRequest, int, str | None] | None:
+) -> tuple[scan.ScanRequest, int, str | None, dict[str, Any]] | None:
     """Start the run (`lifecycle.start`) and say what to scan; None when it
     does not start."""
     with lifecycle.changing(sessions, feed) as session:
@@ -190,7 +193,7 @@ def _start(
             options=options,
             compare_to=before.commit_sha if before else None,
         )
-        return request, run.project_id, project.repository_secret
+        return request, run.project_id, project.repository_secret, dict(run.origin or {})
 
 
 def _finish(
