@@ -21,6 +21,7 @@ class Call:
     headers: dict[str, str]
     body: Any
     answer: Any = None  # what the fake forge answered
+    status: int = 200
 
     @property
     def authorization(self) -> str:
@@ -52,7 +53,7 @@ class FakeForge(ThreadingHTTPServer):
                 status, answer, headers = self._decide(scripted, made)
                 with lock:
                     forge.calls.append(Call(self.command, self.path, dict(self.headers), body,
-                                            answer))  # fmt: skip
+                                            answer, status))  # fmt: skip
                 self._send(status, answer, headers)
 
             def _decide(self, scripted: tuple[int, dict[str, str]] | None,

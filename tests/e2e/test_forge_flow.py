@@ -181,5 +181,6 @@ def test_distributed_one_comment_is_kept_up_to_date_on_the_pull_request(
     (posted,) = forge.made("POST", "/repos/octo/hello/issues/12/comments")
     edits = forge.made("PATCH", r"/repos/octo/hello/issues/comments/\d+")
     assert len(edits) == 1 and all(call.authorization == "token ghp_e2e" for call in edits)
-    assert "tool.py:9" in posted.body["body"] and "tool.py:9" not in edits[0].body["body"]
-    assert "tool.py:5" in edits[0].body["body"]
+    line_9, line_5 = "tool\\.py\\:9", "tool\\.py\\:5"  # as Markdown, escaped
+    assert line_9 in posted.body["body"] and line_9 not in edits[0].body["body"]
+    assert line_5 in edits[0].body["body"]

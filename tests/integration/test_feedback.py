@@ -50,7 +50,7 @@ def pr_run(sessions: sessionmaker[Session], forge_name: str = "github", number: 
     with sessions.begin() as session:
         name = f"p{next(_count)}"
         project = projects.create(session, name=name, repository_url="https://h.example/o/r",
-                                  repository_key=f"{forge_name}.example/{repository}",
+                                  repository_key=f"127.0.0.1/{repository}",  # the fake forge's
                                   gate=gate)  # fmt: skip
         source = runs.Source(commit="c" * 40, pull_request=number, base_commit="b" * 40,
                              origin={"forge": forge_name, "repository": repository,
@@ -223,8 +223,10 @@ def test_a_private_repository_is_fetched_with_the_installation_s_token_never_wri
         for _ in range(2):
             with sessions.begin() as session:
                 name = f"private{next(_count)}"
-                project = projects.create(session, name=name,
-                                          repository_url=git.url("octo/private"))  # fmt: skip
+                project = projects.create(
+                    session, name=name, repository_url=git.url("octo/private"),
+                    repository_key="127.0.0.1/octo/private",
+                )  # fmt: skip
                 source = runs.Source(
                     commit=head,
                     origin={"forge": "github", "installation": 99, "repository": "octo/private"},
@@ -243,3 +245,63 @@ def test_a_private_repository_is_fetched_with_the_installation_s_token_never_wri
     written = [path for path in (tmp_path / "cache").rglob("*") if path.is_file()
                and b"ghs_installation" in path.read_bytes()]  # fmt: skip
     assert written == []
+
+
+def test_feedback_goes_only_to_the_forge_the_settings_name_and_to_the_project_s_repository(
+    sessions: sessionmaker[Session], forge: FakeForge
+) -> None:
+    settings = Settings(github_api_url=forge.url, github_token="ghp_personal",
+                        gitlab_token="glpat-x")  # no GitLab API named  # fmt: skip
+    elsewhere = pr_run(sessions, repository="octo/hello")
+    with sessions.begin() as session:
+        run = runs.get(session, elsewhere)
+        # what a delivery claimed: another repository, through a path of its own
+        run.origin = {**run.origin, "repository": "victim/private/../../../orgs/victim"}
+    lab = pr_run(sessions, "gitlab", repository="group/app")
+
+    said = [feedback.publish(elsewhere, settings, sessions),
+            feedback.publish(lab, settings, sessions)]  # fmt: skip
+
+    assert said == ["started", "no forge"]  # GitLab's token goes nowhere no setting names
+    assert [call.path for call in forge.calls] == [f"/repos/octo/hello/statuses/{'c' * 40}"]
+
+
+def test_a_hostile_finding_reads_as_text_in_the_summary(
+    sessions: sessionmaker[Session], forge: FakeForge
+) -> None:
+    settings = Settings(github_api_url=forge.url, github_token="ghp_personal")
+    run_id = pr_run(sessions)
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        session.add(models.Finding(
+            run_id=run.id, project_id=run.project_id, fingerprint="h", analyzer="semgrep",
+            rule_id="r", title="@admins [login](https://evil.example) ![i](https://evil.example/p)",
+            message="m", category="security", severity="high", confidence="high",
+            path="a|b<script>.py", line=1, state="new"))  # fmt: skip
+        run.status, run.finished_at = "completed", now()
+
+    feedback.publish(run_id, settings, sessions)
+
+    (comment,) = forge.made("POST", "/repos/octo/hello/issues/7/comments")
+    text = comment.body["body"]
+    assert "](https" not in text and "<script>" not in text and "@admins" not in text
+    assert "\\[login\\]" in text and "a\\|b" in text
+
+
+def test_annotations_already_sent_are_not_sent_again_when_the_job_is_retried(
+    sessions: sessionmaker[Session], forge: FakeForge
+) -> None:
+    settings = app_settings(forge)
+    run_id = pr_run(sessions)
+    feedback.publish(run_id, settings, sessions)
+    finish(sessions, run_id, [("high", "new")] * 120)
+    forge.scripted.extend([(200, {}), (429, {"Retry-After": "\u00b2"})])  # limited at batch 2
+
+    with pytest.raises(RateLimited):
+        feedback.publish(run_id, settings, sessions)
+    feedback.publish(run_id, settings, sessions)
+
+    sent = [len(call.body["output"]["annotations"])
+            for call in forge.made("PATCH", r"/repos/octo/hello/check-runs/\d+")
+            if call.status < 400]  # fmt: skip
+    assert sent == [50, 50, 20]

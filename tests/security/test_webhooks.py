@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from repolens.forges import signatures
+from repolens.storage import runs
 from tests.security.conftest import API
 
 SECRET = "a-deployment-secret-of-some-length"
@@ -245,3 +246,104 @@ def test_every_payload_github_publishes_is_accepted_or_skipped_with_a_reason(
     assert all(said["status"] == "queued" or said.get("reason") for _, said in answers.values())
     statuses = {said["status"] for _, said in answers.values()}
     assert {"queued", "skipped", "ignored", "cancelled"} <= statuses
+
+
+@pytest.mark.parametrize("signature", [b"sha256=\xe9\xe9", b"\xff" * 70])
+def test_a_signature_in_characters_no_digest_has_is_refused_not_a_crash(
+    client: TestClient, signature: bytes
+) -> None:
+    body = push()
+    headers = {**github_headers(body, "push")}
+    headers.pop("X-Hub-Signature-256")
+    answer = client.post("/webhooks/github", content=body,
+                         headers=[*headers.items(), ("X-Hub-Signature-256", signature)])  # type: ignore[list-item]  # fmt: skip
+
+    assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("event", "body"),
+    [
+        ("installation", {"action": "created", "repositories": 5}),
+        ("check_suite", {"action": "rerequested", "check_suite": {"pull_requests": 7}}),
+        ("push", {"ref": "refs/heads/" + "b" * 300, "after": "a" * 40}),
+        ("push", {"ref": "refs/heads/ma\u0000in", "after": "a" * 40}),
+        ("pull_request", {"action": "op\ud800ened", "pull_request": {}}),
+    ],
+)
+def test_a_signed_payload_with_fields_of_the_wrong_kind_is_a_bad_request(
+    client: TestClient, event: str, body: dict[str, Any]
+) -> None:
+    raw = json.dumps(body).encode()
+
+    answer = client.post("/webhooks/github", content=raw, headers=github_headers(raw, event))
+
+    assert answer.status_code == 400, answer.text
+
+
+def test_json_nested_beyond_reason_is_a_bad_request(client: TestClient) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    answer = client.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
+
+    assert answer.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("after", "number"), [("../../x?y", 5), ("a" * 40 + "/..", 5), ("a" * 40, 2**40)]
+)
+def test_a_commit_or_number_that_is_not_one_queues_nothing(
+    client: TestClient, after: str, number: int
+) -> None:
+    project(client)
+    raw = json.dumps({"action": "opened", "number": number,
+                      "pull_request": {"number": number, "head": {"ref": "f", "sha": after},
+                                       "base": {"ref": "main", "sha": "b" * 40}},
+                      "repository": {"full_name": "octo/hello",
+                                     "clone_url": "https://github.com/octo/hello.git"}}
+                     ).encode()  # fmt: skip
+
+    answer = client.post("/webhooks/github", content=raw,
+                         headers=github_headers(raw, "pull_request"))  # fmt: skip
+
+    assert answer.status_code == 202 and answer.json()["status"] == "skipped"
+
+
+def test_the_same_delivery_to_two_projects_own_hooks_queues_a_run_for_each(
+    client: TestClient,
+) -> None:
+    secret = "the-projects-shared-secret-99"
+    first = project(client, "https://github.com/octo/hello", webhook_secret=secret)
+    second = project(client, "git@github.com:octo/hello.git", webhook_secret=secret)
+    body = push("octo/hello")
+    headers = github_headers(body, "push", secret=secret, delivery="same-id")
+
+    answers = [client.post(f"/webhooks/github/{each}", content=body, headers=headers).json()
+               for each in (first, second)]  # fmt: skip
+
+    assert [said["status"] for said in answers] == ["queued", "queued"]
+
+
+def test_a_project_s_own_hook_cannot_speak_for_an_app_installation(client: TestClient) -> None:
+    own = "the-project-s-own-secret-1234"
+    project_id = project(client, "https://github.com/octo/hello", webhook_secret=own)
+    installed = json.dumps({"action": "created", "installation": {"id": 9},
+                            "repositories": [{"full_name": "victim/one"}]}).encode()  # fmt: skip
+    pushed = json.dumps({"ref": "refs/heads/main", "after": "a" * 40,
+                         "installation": {"id": 999},
+                         "repository": {"full_name": "octo/hello",
+                                        "clone_url": "https://github.com/octo/hello.git"}}
+                        ).encode()  # fmt: skip
+
+    signed_installed = github_headers(installed, "installation", secret=own)
+    installing = client.post(f"/webhooks/github/{project_id}", content=installed,
+                             headers=signed_installed)  # fmt: skip
+    queued = client.post(f"/webhooks/github/{project_id}", content=pushed,
+                         headers=github_headers(pushed, "push", secret=own))  # fmt: skip
+
+    assert installing.json()["status"] == "ignored"
+    listed = client.get(f"{API}/projects").json()
+    assert [p["name"] for p in listed if p["name"].startswith("victim")] == []
+    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        origin = runs.get(session, queued.json()["run_id"]).origin
+    assert origin["forge"] == "github" and "installation" not in origin

@@ -16,6 +16,7 @@ import httpx
 
 from repolens import __version__
 from repolens.errors import DeliveryFailed, RepolensError
+from repolens.numerals import whole
 from repolens.security.outbound import OutboundPolicy
 
 MAX_WAIT = 3600.0  # a rate limit further off than this is waited for this long
@@ -60,6 +61,14 @@ class ForgeClient:
             raise DeliveryFailed(f"{method} {url}: {type(exc).__name__}") from None
         return _read(method, url, answer)
 
+    def create(self, method: str, path: str, body: Any = None) -> int:
+        """Call, and return the id of what the forge says it created."""
+        made = self.call(method, path, body)
+        found = made.get("id") if isinstance(made, dict) else None
+        if not isinstance(found, int) or isinstance(found, bool):
+            raise DeliveryFailed(f"{method} {self.base}/{path}: the answer names no id")
+        return found
+
 
 def _read(method: str, url: str, answer: httpx.Response) -> Any:
     wait = _wait(answer)
@@ -84,11 +93,11 @@ def _wait(answer: httpx.Response) -> float | None:
     if answer.status_code not in (403, 429):
         return None
     after = answer.headers.get("retry-after", "")
-    if after.strip().isdigit():
+    if whole(after.strip()):
         return min(float(after), MAX_WAIT)
     if answer.headers.get("x-ratelimit-remaining") == "0":
         reset = answer.headers.get("x-ratelimit-reset", "")
-        if reset.isdigit():
+        if whole(reset):
             return min(max(float(reset) - time.time(), 1.0), MAX_WAIT)
     return 60.0 if answer.status_code == 429 else None
 

@@ -8,6 +8,7 @@ act on is `Kind.OTHER` and is only recorded and published."""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -68,12 +69,41 @@ def mapping(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def sequence(value: Any, where: str) -> list[Any]:
+    """VALUE if it is a JSON array (absent: empty); else Unreadable naming WHERE."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Unreadable(f"{where} must be an array")
+    return value
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL, lone surrogates: no database takes them
+
+
+def text(value: Any, limit: int = 255) -> str | None:
+    """VALUE if it is a string of at most LIMIT characters a database can store;
+    None when absent or empty; Unreadable otherwise."""
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) > limit or _UNSTORABLE.search(value):
+        raise Unreadable(f"a field holds {len(value)} characters or ones no database stores")
+    return value
 
 
 def number(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """VALUE if it is a whole number from 1 to 2^31 - 1 (ids, pull request numbers)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
+        return value
+    return None
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def commit(value: Any) -> str | None:
+    """VALUE if it is a full commit id (SHA-1 or SHA-256, lower case)."""
+    return value if isinstance(value, str) and _COMMIT.fullmatch(value) else None
 
 
 def branch_of(ref: str | None) -> tuple[str | None, bool]:

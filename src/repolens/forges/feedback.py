@@ -8,6 +8,7 @@ links to the full report."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from repolens.analyzers.base import Severity
@@ -63,7 +64,7 @@ def said(new: list[Note], existing: int, fixed: int, gate: str,
              f"fixed: {fixed}", ""]  # fmt: skip
     if ordered:
         lines += ["| severity | where | finding |", "| --- | --- | --- |"]
-        lines += [f"| {note.severity} | `{_where(note)}` | {_cell(note.title)} |"
+        lines += [f"| {note.severity} | {_cell(_where(note))} | {_cell(note.title)} |"
                   for note in ordered[:LISTED]]  # fmt: skip
         if len(ordered) > LISTED:
             more = f"and {len(ordered) - LISTED} more"
@@ -96,12 +97,20 @@ def _rank(severity: str) -> int:
 
 
 def _where(note: Note) -> str:
-    """Where NOTE is, safe inside a Markdown code span."""
-    where = f"{note.path}:{note.line}" if note.line else note.path
-    return " ".join(where.split()).replace("`", "'")[:200]
+    return f"{note.path}:{note.line}" if note.line else note.path
+
+
+# Everything Markdown (GitHub's, GitLab's, Gitea's) gives a meaning to in running text.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&:])")
+
+
+def plain(text: str, limit: int = 200) -> str:
+    """TEXT (from a scanned repository: hostile) as inert Markdown: one line,
+    every character Markdown would act on escaped, so no link, image, heading,
+    HTML or table cell comes of it, and `@` cannot mention anyone."""
+    flat = " ".join(text.split())[:limit]
+    return _SPECIAL.sub(r"\\\1", flat).replace("@", "@\u200b")
 
 
 def _cell(text: str) -> str:
-    """TEXT safe inside a Markdown table cell: one line, no pipes, no HTML."""
-    flat = " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-    return flat[:200]
+    return plain(text)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from repolens.forges.events import ZERO, Event, Forge, Kind, branch_of, mapping, number, text
+from repolens.forges.events import (
+    ZERO,
+    Event,
+    Forge,
+    Kind,
+    branch_of,
+    commit,
+    mapping,
+    number,
+    text,
+)
 from repolens.git import identity
 
 PULL_REQUEST_RUNS = {"opened", "reopened", "synchronized"}
@@ -12,13 +22,13 @@ PULL_REQUEST_RUNS = {"opened", "reopened", "synchronized"}
 
 def read(name: str, body: dict[str, Any]) -> Event:
     repository = mapping(body.get("repository") or {}, "repository")
-    url = text(repository.get("clone_url")) or text(repository.get("html_url"))
+    url = text(repository.get("clone_url"), 2000) or text(repository.get("html_url"), 2000)
     common: dict[str, Any] = {
         "forge": Forge.GITEA,
         "name": name,
-        "action": text(body.get("action")),
+        "action": text(body.get("action"), 64),
         "repository": identity.key(url),
-        "full_name": text(repository.get("full_name")),
+        "full_name": text(repository.get("full_name"), 300),
         "clone_url": url,
     }
     if name == "push":
@@ -26,7 +36,7 @@ def read(name: str, body: dict[str, Any]) -> Event:
         after = text(body.get("after"))
         deleted = after is None or after == ZERO
         return Event(kind=Kind.PUSH, branch=branch, tag=tag, deleted=deleted,
-                     commit=None if deleted else after, **common)  # fmt: skip
+                     commit=None if deleted else commit(after), **common)  # fmt: skip
     if name in ("pull_request", "pull_request_sync"):
         return _pull_request(body, common)
     return Event(**common)
@@ -41,6 +51,6 @@ def _pull_request(body: dict[str, Any], common: dict[str, Any]) -> Event:
     if action == "closed":
         kind = Kind.PULL_REQUEST_CLOSED
     return Event(kind=kind, pull_request=number(pull.get("number")) or number(body.get("number")),
-                 branch=text(head.get("ref")), commit=text(head.get("sha")),
-                 base_branch=text(base.get("ref")), base_commit=text(base.get("sha")),
+                 branch=text(head.get("ref")), commit=commit(head.get("sha")),
+                 base_branch=text(base.get("ref")), base_commit=commit(base.get("sha")),
                  draft=pull.get("draft") is True, **common)  # fmt: skip

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import jwt
 
+from repolens.errors import DeliveryFailed
 from repolens.forges.client import ForgeClient
 from repolens.security.outbound import OutboundPolicy
 
@@ -35,8 +36,13 @@ class AppTokens:
         app = ForgeClient(self.api, lambda: {"Authorization": f"Bearer {self.app_jwt()}"},
                           self.guard)  # fmt: skip
         given = app.call("POST", f"app/installations/{installation}/access_tokens")
-        token = str(given["token"])
-        expires = datetime.fromisoformat(str(given["expires_at"]).replace("Z", "+00:00"))
+        try:
+            token = given["token"]
+            expires = datetime.fromisoformat(str(given["expires_at"]).replace("Z", "+00:00"))
+        except (KeyError, TypeError, ValueError):
+            raise DeliveryFailed("GitHub's answer for an installation token is not one") from None
+        if not isinstance(token, str) or not token:
+            raise DeliveryFailed("GitHub's answer for an installation token is not one")
         with self._lock:
             self._tokens[installation] = (token, expires.timestamp())
         return token

@@ -12,6 +12,7 @@ call to update rather than create."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -33,6 +34,8 @@ class Target:
     pull_request: int | None = None
     remembered: dict[str, Any] = field(default_factory=dict)
     run_id: int = 0
+    # Keeps what a call created or sent, at once: a retried job skips what is done.
+    remember: Callable[[dict[str, Any]], None] = lambda created: None
 
 
 class Publisher(Protocol):
@@ -48,19 +51,25 @@ class GitHubChecks:
     def started(self, target: Target) -> dict[str, Any]:
         if "check_run" in target.remembered:
             return {}
-        made = self.client.call("POST", f"repos/{target.repository}/check-runs",
-                                {"name": NAME, "head_sha": target.commit,
-                                 "status": "in_progress",
-                                 "external_id": str(target.run_id)})  # fmt: skip
-        return {"check_run": int(made["id"])}
+        made = self.client.create("POST", f"repos/{target.repository}/check-runs",
+                                  {"name": NAME, "head_sha": target.commit,
+                                   "status": "in_progress",
+                                   "external_id": str(target.run_id)})  # fmt: skip
+        return {"check_run": made}
 
     def finished(self, target: Target, said: Said) -> dict[str, Any]:
+        """Complete the check run, then add its annotations 50 a call. GitHub
+        appends annotations on every update: each batch sent is remembered at
+        once, so a retried job sends only the rest."""
         made = {} if "check_run" in target.remembered else self.started(target)
+        if made:
+            target.remember(made)
         check = made.get("check_run", target.remembered.get("check_run"))
         path = f"repos/{target.repository}/check-runs/{check}"
         batches = [said.annotations[at : at + BATCH]
                    for at in range(0, len(said.annotations), BATCH)] or [[]]  # fmt: skip
-        for number, batch in enumerate(batches):
+        sent = int(target.remembered.get("batches", 0)) if not made else 0
+        for number, batch in enumerate(batches[sent:], start=sent):
             output = {"title": said.title, "summary": said.summary, "annotations": batch}
             body: dict[str, Any] = {"output": output}
             if number == 0:
@@ -68,7 +77,8 @@ class GitHubChecks:
                 if said.details_url:
                     body["details_url"] = said.details_url
             self.client.call("PATCH", path, body)
-        return made
+            target.remember({"batches": number + 1})
+        return {}
 
 
 class StatusAndComment:
@@ -92,8 +102,8 @@ class StatusAndComment:
             self.client.call(self._edit_method, self._comment(target, comment),
                              {"body": said.summary})  # fmt: skip
             return {}
-        made = self.client.call("POST", self._comments(target), {"body": said.summary})
-        return {"comment": int(made["id"])}
+        return {"comment": self.client.create("POST", self._comments(target),
+                                              {"body": said.summary})}  # fmt: skip
 
     def _status(self, target: Target, state: str, description: str, url: str | None) -> None:
         if self.forge == "gitlab":

@@ -10,6 +10,7 @@ import re
 from urllib.parse import urlsplit
 
 _SCP = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?P<path>[^/\s].*)$")  # git@host:o/r.git
+MAX_KEY = 300  # characters, as stored (projects.repository_key)
 _PATH = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+$")  # owner/name, GitLab groups too
 
 
@@ -24,7 +25,8 @@ def key(url: str | None) -> str | None:
     path = path.strip("/").removesuffix(".git").strip("/")
     if not _PATH.fullmatch(path) or any(part in (".", "..") for part in path.split("/")):
         return None
-    return f"{host.lower()}/{path.lower()}"
+    found = f"{host.lower()}/{path.lower()}"
+    return found if len(found) <= MAX_KEY else None
 
 
 def _split(url: str) -> tuple[str | None, str | None]:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repolens.errors import NotFoundError
 from repolens.forges.events import Event, Kind
-from repolens.jobs import lifecycle
+from repolens.jobs import feedback, lifecycle
 from repolens.jobs.queue import JobQueue
 from repolens.security import project_fields
 from repolens.settings import Settings
@@ -52,18 +51,22 @@ def receive(session: Session, event: Event, delivery_id: str | None, settings: S
     one, by id, when given). A delivery id already recorded queues nothing; the
     event is kept with the record, so it can be replayed."""
     began = time.perf_counter()
-    seen = earlier(session, event, delivery_id)
+    seen = earlier(session, event, delivery_id, only)
     if seen is not None:
         return seen
     watching = [project for project in _projects(session, event)
                 if only is None or project.id == only]  # fmt: skip
-    outcome = _handle(session, event, watching, settings, jobs)
+    if only is not None:
+        # A project's own hook is trusted for that project's repository only:
+        # not for an App's installation (its token reads other repositories).
+        event = event.model_copy(update={"installation": None})
+    outcome = _handle(session, event, watching, settings, jobs, hooked=only is not None)
     record = Delivery(forge=event.forge, delivery_id=delivery_id, event=event.name[:64],
                       action=(event.action or "")[:64] or None, repository=event.repository,
                       project_id=watching[0].id if watching else None,
                       run_id=outcome.runs[0] if outcome.runs else None, status=outcome.status,
                       reason=outcome.reason, payload=event.model_dump(mode="json"),
-                      replay_of=replay_of,
+                      replay_of=replay_of, hook=only or 0,
                       handled_ms=round((time.perf_counter() - began) * 1000, 3))  # fmt: skip
     session.add(record)
     session.flush()  # a delivery id recorded meanwhile by another request: IntegrityError
@@ -73,13 +76,16 @@ def receive(session: Session, event: Event, delivery_id: str | None, settings: S
     return Outcome(outcome.status, outcome.reason, outcome.runs, record.id)
 
 
-def earlier(session: Session, event: Event, delivery_id: str | None) -> Outcome | None:
-    """The answer to a delivery id recorded before: nothing new is done."""
+def earlier(session: Session, event: Event, delivery_id: str | None,
+            only: int | None = None) -> Outcome | None:  # fmt: skip
+    """The answer to a delivery id recorded before at the same hook (ONLY's,
+    or the deployment's): nothing new is done."""
     if delivery_id is None:
         return None
     seen = session.scalar(
-        select(Delivery).where(Delivery.forge == event.forge, Delivery.delivery_id == delivery_id)
-    )
+        select(Delivery).where(Delivery.forge == event.forge, Delivery.delivery_id == delivery_id,
+                               Delivery.hook == (only or 0))
+    )  # fmt: skip
     if seen is None:
         return None
     return Outcome("duplicate", f"delivery {delivery_id} was received before",
@@ -93,7 +99,8 @@ def replay(session: Session, delivery_id: int, settings: Settings,
     if recorded is None:
         raise NotFoundError(f"delivery {delivery_id} not found")
     event = Event.model_validate(recorded.payload)
-    return receive(session, event, None, settings, jobs=jobs, replay_of=recorded.id)
+    return receive(session, event, None, settings, jobs=jobs, replay_of=recorded.id,
+                   only=recorded.hook or None)  # fmt: skip
 
 
 def _projects(session: Session, event: Event) -> list[Project]:
@@ -105,11 +112,13 @@ def _projects(session: Session, event: Event) -> list[Project]:
 
 
 def _handle(session: Session, event: Event, watching: list[Project], settings: Settings,
-            jobs: JobQueue | None) -> Outcome:  # fmt: skip
+            jobs: JobQueue | None, hooked: bool = False) -> Outcome:  # fmt: skip
     kinds = {Kind.PUSH: _push, Kind.PULL_REQUEST: _pull_request, Kind.RERUN: _rerun}
     if event.kind == Kind.PING:
         return Outcome("ignored", "ping: the hook reaches repolens")
     if event.kind == Kind.INSTALLATION:
+        if hooked:
+            return Outcome("ignored", "installation: only the deployment's hook may install")
         return _installation(session, event, settings)
     if not event.repository:
         return Outcome("skipped", f"{event.name}: the delivery names no repository")
@@ -132,6 +141,9 @@ def _handle(session: Session, event: Event, watching: list[Project], settings: S
     return handle(session, event, watching, settings)
 
 
+MAX_INSTALLED = 100  # projects one installation event may create
+
+
 def _installation(session: Session, event: Event, settings: Settings) -> Outcome:
     """A GitHub App installed on repositories: with REPOLENS_GITHUB_APP_CREATES_PROJECTS,
     a project for each one no project watches yet."""
@@ -140,13 +152,14 @@ def _installation(session: Session, event: Event, settings: Settings) -> Outcome
     if not settings.github_app_creates_projects:
         return Outcome("ignored", "installation: recorded; projects are added over the API "
                                   "(REPOLENS_GITHUB_APP_CREATES_PROJECTS)")  # fmt: skip
-    web = urlsplit(settings.github_api_url).hostname or "github.com"
-    web = "github.com" if web == "api.github.com" else web  # GitHub Enterprise: the same host
+    web = feedback.forge_host("github", settings) or "github.com"
     created = []
-    for full_name in event.repositories:
+    for full_name in event.repositories[:MAX_INSTALLED]:
         fields = project_fields.checked({"name": full_name[:200],
                                          "repository_url": f"https://{web}/{full_name}"},
                                         settings)  # fmt: skip
+        if fields["repository_key"] is None:  # not a repository name a URL can carry
+            continue
         taken = session.scalar(
             select(Project.id).where(
                 (Project.repository_key == fields["repository_key"]) | (Project.name == full_name)

@@ -7,8 +7,11 @@ earlier runs)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,30 +29,41 @@ from repolens.storage.models import TERMINAL, Finding, Run
 
 log = logging.getLogger(__name__)
 
-_apps: dict[tuple[str, str], AppTokens] = {}  # one cache of installation tokens per app
+_apps: dict[tuple[str, str, str], AppTokens] = {}  # one cache of installation tokens per app
 
 
 def publish(run_id: int, settings: Settings, sessions: sessionmaker[Session],
             stage: str | None = None) -> str:  # fmt: skip
     """Send RUN_ID's feedback; returns what was said ("started", "finished"),
     or why nothing was ("no forge", "no credentials", "gone", "ended already":
-    a STAGE "started" job that ran after the run ended leaves it to the next)."""
+    a STAGE "started" job that ran after the run ended leaves it to the next).
+    One run's feedback jobs take turns in a process, so a "started" and an
+    "ended" job at once cannot both create the check run or the comment."""
+    with _TURNS[run_id % len(_TURNS)]:  # a few runs share a lock: bounded, and rarely waited on
+        return _publish(run_id, settings, sessions, stage)
+
+
+_TURNS = [threading.Lock() for _ in range(64)]
+
+
+def _publish(run_id: int, settings: Settings, sessions: sessionmaker[Session],
+             stage: str | None) -> str:  # fmt: skip
     with sessions() as session:
         run = runs.find(session, run_id)
         if run is None:
             return "gone"
         origin = dict(run.origin or {})
-        if not origin.get("forge") or not origin.get("repository") or not run.commit_sha:
+        repository = _on_forge(origin.get("forge"), run.project.repository_key, settings)
+        if repository is None or not run.commit_sha:
             return "no forge"
-        host = (run.project.repository_key or "").split("/", 1)[0]
-        target = publishers.Target(origin["repository"], run.commit_sha, run.pull_request,
-                                   {**_earlier(session, run), **origin.get("feedback", {})},
-                                   run.id)  # fmt: skip
+        known = {**_earlier(session, run), **origin.get("feedback", {})}
+        target = publishers.Target(repository, run.commit_sha, run.pull_request, known, run.id,
+                                   lambda made: _remember(sessions, run_id, made))  # fmt: skip
         ended = run.status in TERMINAL
         if ended and stage == "started":
             return "ended already"
         said = _said(session, run, settings) if ended else None
-    publisher = choose(origin, host, settings)  # may ask GitHub for a token: no session held
+    publisher = choose(origin, settings)  # may ask GitHub for a token: no session held
     if publisher is None:
         log.warning("run %s: no %s credentials; no feedback sent", run_id, origin["forge"])
         return "no credentials"
@@ -59,10 +73,25 @@ def publish(run_id: int, settings: Settings, sessions: sessionmaker[Session],
     return "finished" if ended else "started"
 
 
-def choose(origin: dict[str, Any], host: str,
-           settings: Settings) -> publishers.Publisher | None:  # fmt: skip
-    """How feedback for ORIGIN (a repository on HOST) is given, with the
-    credentials the settings hold."""
+def forge_host(forge: str | None, settings: Settings) -> str | None:
+    """The host of the forge whose API the settings name: feedback, and a
+    forge's tokens, go to repositories there only, never to a host a project's
+    URL or a delivery names."""
+    api = {"github": settings.github_api_url, "gitlab": settings.gitlab_api_url,
+           "gitea": settings.gitea_api_url}.get(forge or "")  # fmt: skip
+    host = urlsplit(api).hostname if api else None
+    return "github.com" if host == "api.github.com" else host
+
+
+def _on_forge(forge: str | None, key: str | None, settings: Settings) -> str | None:
+    """The repository (owner/name, as the forge's API names it) a project whose
+    identity is KEY has on FORGE; None when it is not on that forge."""
+    host, _, path = (key or "").partition("/")
+    return path if path and host == forge_host(forge, settings) else None
+
+
+def choose(origin: dict[str, Any], settings: Settings) -> publishers.Publisher | None:
+    """How feedback for ORIGIN is given, with the credentials the settings hold."""
     guard, forge = OutboundPolicy.of(settings), origin["forge"]
     if forge == "github":
         app = _app(settings, guard)
@@ -77,29 +106,32 @@ def choose(origin: dict[str, Any], host: str,
             return publishers.StatusAndComment(client, "github")
         return None
     tokens = {"gitlab": settings.gitlab_token, "gitea": settings.gitea_token}
-    apis = {"gitlab": settings.gitlab_api_url or f"https://{host}/api/v4",
-            "gitea": settings.gitea_api_url or f"https://{host}/api/v1"}  # fmt: skip
-    secret = tokens.get(forge)
-    if secret is None:
+    apis = {"gitlab": settings.gitlab_api_url, "gitea": settings.gitea_api_url}
+    secret, api = tokens.get(forge), apis.get(forge)
+    if secret is None or api is None:
         return None
     scheme = "Bearer" if forge == "gitlab" else "token"
-    client = _client(apis[forge], f"{scheme} {secret.get_secret_value()}", guard)
+    client = _client(api, f"{scheme} {secret.get_secret_value()}", guard)
     return publishers.StatusAndComment(client, forge)
 
 
-def fetch_credentials(origin: dict[str, Any], settings: Settings) -> Credentials | None:
-    """What git fetches a run's repository with when the project stores none:
-    the token of the GitHub App installation that asked for the run (scoped to
-    that installation's repositories). None when there is none, or when GitHub
-    will not give one now: a public repository still fetches without it."""
+def fetch_credentials(origin: dict[str, Any], key: str | None,
+                      settings: Settings) -> Credentials | None:  # fmt: skip
+    """What git fetches a run's repository (identity KEY) with when the project
+    stores none: the token of the GitHub App installation that asked for the run
+    (scoped to that installation's repositories), for a repository on that
+    GitHub only. None when there is none, or when GitHub will not give one now:
+    a public repository still fetches without it."""
     if origin.get("forge") != "github" or not origin.get("installation"):
+        return None
+    if _on_forge("github", key, settings) is None:
         return None
     app = _app(settings, OutboundPolicy.of(settings))
     if app is None:
         return None
     try:
         token = app.installation_token(int(origin["installation"]))
-    except (RepolensError, ValueError) as exc:
+    except (RepolensError, ValueError, KeyError, TypeError) as exc:
         log.warning("no installation token for fetching: %s", exc)
         return None
     return Credentials("x-access-token", token)
@@ -112,11 +144,12 @@ def _client(api: str, authorization: str, guard: OutboundPolicy) -> ForgeClient:
 def _app(settings: Settings, guard: OutboundPolicy) -> AppTokens | None:
     if not settings.github_app_id or settings.github_app_private_key is None:
         return None
-    key = (settings.github_app_id, settings.github_api_url)
+    private_key = settings.github_app_private_key.get_secret_value()
+    key = (settings.github_app_id, settings.github_api_url, hashlib.sha256(private_key.encode())
+           .hexdigest())  # a rotated key is used at once  # fmt: skip
     if key not in _apps:
-        _apps[key] = AppTokens(settings.github_app_id,
-                               settings.github_app_private_key.get_secret_value(),
-                               settings.github_api_url, guard)  # fmt: skip
+        _apps[key] = AppTokens(settings.github_app_id, private_key, settings.github_api_url,
+                               guard)  # fmt: skip
     return _apps[key]
 
 
@@ -145,9 +178,10 @@ def _said(session: Session, run: Run, settings: Settings) -> feedback.Said:
     url = f"{settings.public_url.rstrip('/')}/api/v1/runs/{run.id}/reports/html" \
         if settings.public_url else None  # fmt: skip
     if run.status != "completed":
-        return feedback.Said(False, f"the run {run.status}: {run.error or ''}"[:140],
+        error = feedback.plain(run.error or "", 1000)
+        return feedback.Said(False, f"the run {run.status}"[:140],
                              f"{feedback.MARKER}\n## repolens: the run {run.status}\n\n"
-                             f"{run.error or ''}\n", [], url)  # fmt: skip
+                             f"{error}\n", [], url)  # fmt: skip
     return feedback.said(new, existing, fixed, run.project.gate, url)
 
 

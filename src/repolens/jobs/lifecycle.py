@@ -176,6 +176,10 @@ def requeue(session: Session, run: Run, step: str | None = "requeued") -> None:
     if run.status != RunStatus.RUNNING:  # a retry starts over
         run.error, run.finished_at, run.progress = None, None, 0
         run.cancel_requested, run.cancel_requested_at = False, None
+        told = (run.origin or {}).get("feedback", {})
+        if "check_run" in told:  # a new attempt: a new check run (the comment stays)
+            kept = {key: value for key, value in told.items() if key == "comment"}
+            run.origin = {**run.origin, "feedback": kept}
     run.status, run.worker, run.current_step = RunStatus.QUEUED, None, step
     runs.renew_job(session, run, tasks.SCAN.name)
     tell(session, lambda feed: feed.queued(run))

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,10 +108,9 @@ def execute(
     started = _start(run_id, sessions, worker, picked_up=now(), feed=feed)
     if started is None:
         return runs.get_status(sessions, run_id)
-    request, project_id, secret, origin = started
-    observer = RunObserver(sessions, run_id, project_id, feed)
+    observer = RunObserver(sessions, run_id, started.project_id, feed)
     try:
-        request = _fetchable(request, secret, settings, origin)
+        request = _fetchable(started, settings)
         report = scanner(request, settings, observer=observer, should_abort=observer.should_abort,
                          time_limit=settings.job_soft_time_limit_seconds)  # fmt: skip
         return _complete(run_id, report, settings, sessions, feed)
@@ -154,18 +153,31 @@ def _complete(
     return RunStatus.COMPLETED
 
 
-def _fetchable(request: scan.ScanRequest, secret: str | None, settings: Settings,
-               origin: dict[str, Any]) -> scan.ScanRequest:  # fmt: skip
-    """REQUEST with its repository admitted again by today's policy, and the
+def _fetchable(started: Started, settings: Settings) -> scan.ScanRequest:
+    """The request with its repository admitted again by today's policy, and the
     credentials unsealed for this fetch only: the project's own, else those of
-    the GitHub App installation that asked for the run."""
-    admitted = repositories.stored(request.location, secret,
+    the GitHub App installation that asked for the run (for a repository on
+    that GitHub only)."""
+    request = started.request
+    admitted = repositories.stored(request.location, started.secret,
                                    repositories.RepositoryPolicy.of(settings),
                                    Vault.of(settings))  # fmt: skip
     resolve = repositories.pin(admitted.url, OutboundPolicy.of(settings))
-    credentials = admitted.credentials or feedback.fetch_credentials(origin, settings)
+    credentials = admitted.credentials or feedback.fetch_credentials(
+        started.origin, started.repository_key, settings
+    )
     return replace(request, location=admitted.url, credentials=credentials,
                    resolve=resolve)  # fmt: skip
+
+
+class Started(NamedTuple):
+    """What a started run's scan needs from its rows."""
+
+    request: scan.ScanRequest
+    project_id: int
+    secret: str | None  # the project's sealed credentials
+    origin: dict[str, Any]
+    repository_key: str | None
 
 
 def _describe(exc: Exception) -> str:
@@ -175,7 +187,7 @@ def _describe(exc: Exception) -> str:
 
 def _start(
     run_id: int, sessions: sessionmaker[Session], worker: str, picked_up: datetime, feed: Feed
-) -> tuple[scan.ScanRequest, int, str | None, dict[str, Any]] | None:
+) -> Started | None:
     """Start the run (`lifecycle.start`) and say what to scan; None when it
     does not start."""
     with lifecycle.changing(sessions, feed) as session:
@@ -193,7 +205,8 @@ def _start(
             options=options,
             compare_to=before.commit_sha if before else None,
         )
-        return request, run.project_id, project.repository_secret, dict(run.origin or {})
+        return Started(request, run.project_id, project.repository_secret,
+                       dict(run.origin or {}), project.repository_key)  # fmt: skip
 
 
 def _finish(

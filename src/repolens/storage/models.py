@@ -310,7 +310,7 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("forge", "delivery_id"),
+        UniqueConstraint("forge", "delivery_id", "hook"),
         Index("ix_deliveries_received_at", "received_at"),
         NEVER_REUSE_IDS,
     )
@@ -318,6 +318,9 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     forge: Mapped[str] = mapped_column(String(16))
     delivery_id: Mapped[str | None] = mapped_column(String(100))  # None for a replay
+    # Which hook it came to: 0 the deployment's, else the project whose own hook it was.
+    # A forge sends the same delivery id to every hook of a repository.
+    hook: Mapped[int] = mapped_column(Integer, default=0)
     event: Mapped[str] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
     repository: Mapped[str | None] = mapped_column(String(300))

@@ -25,7 +25,8 @@ RESULT_TABLES = (models.Finding, models.Step, models.Skill, models.PlanSnapshot)
 def previous_run(session: Session, run: models.Run) -> models.Run | None:
     """What RUN's findings are new, existing or fixed against: the project's
     latest completed run before it that is not a pull request's; for a pull
-    request, the latest of its base commit when there is one."""
+    request, the latest of its base commit, else of its base branch, when there
+    is one."""
     Run = models.Run
     earlier = (
         select(Run)
@@ -34,10 +35,14 @@ def previous_run(session: Session, run: models.Run) -> models.Run | None:
         .order_by(Run.id.desc())
         .limit(1)
     )  # fmt: skip
-    if run.pull_request is not None and run.base_commit:
-        at_base = session.scalar(earlier.where(Run.commit_sha == run.base_commit))
-        if at_base is not None:
-            return at_base
+    if run.pull_request is not None:
+        base_branch = (run.origin or {}).get("base_branch")
+        wanted = [Run.commit_sha == run.base_commit] if run.base_commit else []
+        wanted += [Run.ref == base_branch] if base_branch else []
+        for same in wanted:
+            at_base = session.scalar(earlier.where(same))
+            if at_base is not None:
+                return at_base
     return session.scalar(earlier)
 
 

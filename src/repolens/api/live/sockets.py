@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from repolens.api.live import protocol, snapshots, tasks
 from repolens.api.live.protocol import Error, RequestId
+from repolens.numerals import whole
 from repolens.realtime.events import Event, is_channel
 from repolens.realtime.hub import History
 from repolens.realtime.rooms import SLOW_CONSUMER, Message, Rooms
@@ -211,7 +212,7 @@ async def _fixed(websocket: WebSocket, channels: list[str], translate: Translate
     async with _linked(websocket, translate) as link:
         if link is None or not await link.open(require_auth=True):
             return
-        if last_seq is not None and not last_seq.isdigit():
+        if last_seq is not None and not whole(last_seq):
             await websocket.close(REFUSED["invalid"], "last_seq must be a whole number")
             return
         for channel in channels:

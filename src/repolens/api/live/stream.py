@@ -15,6 +15,7 @@ from repolens.api import deps
 from repolens.api.live import protocol, snapshots
 from repolens.api.live.sockets import encode
 from repolens.errors import InputError, NotFoundError, TooManyConnections
+from repolens.numerals import whole
 from repolens.realtime.events import Event, is_channel
 from repolens.realtime.hub import History
 from repolens.realtime.rooms import Message, Rooms, Subscriber
@@ -64,7 +65,7 @@ async def server_sent_events(
 
 def _resume_point(last_event_id: str | None) -> tuple[str | None, int | None]:
     epoch, _, seq = (last_event_id or "").rpartition(":")
-    return (epoch or None, int(seq)) if seq.isdigit() else (None, None)
+    return (epoch or None, int(seq)) if whole(seq) else (None, None)
 
 
 async def _stream(subscriber: Subscriber, outbox: asyncio.Queue[Message], rooms: Rooms,

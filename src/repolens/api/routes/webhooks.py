@@ -23,6 +23,7 @@ from repolens.forges.events import Event, Forge
 from repolens.forges.hooks import HOOKS, Hook
 from repolens.jobs import deliveries
 from repolens.jobs.runtime import JobRuntime
+from repolens.numerals import whole
 from repolens.security.vault import Vault
 from repolens.settings import Settings
 from repolens.storage import projects
@@ -66,7 +67,7 @@ async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSON
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if whole(declared) and int(declared) > limit:
         raise TooLarge(f"a delivery may be at most {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -101,6 +102,8 @@ def _event(hook: Hook, headers: Any, body: bytes) -> Event:
         payload = json.loads(body)
     except ValueError as exc:
         raise InputError(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError("the body is not JSON this server reads: nested too deeply") from None
     if not isinstance(payload, dict):
         raise InputError("the body must be a JSON object")
     return hook.read(name[:64], payload)
@@ -114,7 +117,7 @@ def _receive(sessions: sessionmaker[Session], settings: Settings, jobs: JobRunti
                                       only=project_id)  # fmt: skip
     except IntegrityError:  # the same delivery, recorded by another request meanwhile
         with sessions() as session:
-            seen = deliveries.earlier(session, event, delivery_id)
+            seen = deliveries.earlier(session, event, delivery_id, project_id)
         if seen is None:
             raise
         return seen

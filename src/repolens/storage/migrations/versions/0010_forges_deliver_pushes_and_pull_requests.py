@@ -7,10 +7,11 @@ Create Date: 2026-12-02 09:00:00
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from alembic import op
-
-from repolens.git import identity
 
 revision = "0010"
 down_revision = "0009"
@@ -34,6 +35,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("forge", sa.String(length=16), nullable=False),
         sa.Column("delivery_id", sa.String(length=100), nullable=True),
+        sa.Column("hook", sa.Integer(), nullable=False),
         sa.Column("event", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=True),
         sa.Column("repository", sa.String(length=300), nullable=True),
@@ -54,7 +56,7 @@ def upgrade() -> None:
                                 name=op.f("fk_deliveries_replay_of_deliveries"),
                                 ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
-        sa.UniqueConstraint("forge", "delivery_id", name=op.f("uq_deliveries_forge")),
+        sa.UniqueConstraint("forge", "delivery_id", "hook", name=op.f("uq_deliveries_forge")),
         sqlite_autoincrement=True,
     )  # fmt: skip
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
@@ -63,13 +65,44 @@ def upgrade() -> None:
     _key_existing_projects()
 
 
+_SCP = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?P<path>[^/\s].*)$")
+_PATH = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+$")
+
+
+def _key(url: str | None) -> str | None:
+    """host/owner/name of URL as this revision defined it (a copy: a migration
+    must not change when the application's code does)."""
+    if not url or len(url) > 2000:
+        return None
+    host: str | None
+    path: str | None
+    if "://" in url:
+        try:
+            parts = urlsplit(url.strip())
+            host, path = parts.hostname, parts.path
+        except ValueError:
+            return None
+        if parts.scheme.lower() not in ("http", "https", "ssh", "git"):
+            return None
+    else:
+        scp = _SCP.match(url.strip())
+        host, path = (scp["host"], scp["path"]) if scp else (None, None)
+    if not host or not path:
+        return None
+    path = path.strip("/").removesuffix(".git").strip("/")
+    if not _PATH.fullmatch(path) or any(part in (".", "..") for part in path.split("/")):
+        return None
+    found = f"{host.lower()}/{path.lower()}"
+    return found if len(found) <= 300 else None
+
+
 def _key_existing_projects() -> None:
     projects = sa.table("projects", sa.column("id", sa.Integer),
                         sa.column("repository_url", sa.String),
                         sa.column("repository_key", sa.String))  # fmt: skip
     connection = op.get_bind()
     for project_id, url in connection.execute(sa.select(projects.c.id, projects.c.repository_url)):
-        found = identity.key(url)
+        found = _key(url)
         if found:
             connection.execute(
                 projects.update().where(projects.c.id == project_id).values(repository_key=found)
