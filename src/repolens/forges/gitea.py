@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from repolens.forges import github
 from repolens.forges.events import (
     ZERO,
     Event,
@@ -12,7 +13,6 @@ from repolens.forges.events import (
     branch_of,
     commit,
     mapping,
-    number,
     text,
 )
 from repolens.git import identity
@@ -38,19 +38,5 @@ def read(name: str, body: dict[str, Any]) -> Event:
         return Event(kind=Kind.PUSH, branch=branch, tag=tag, deleted=deleted,
                      commit=None if deleted else commit(after), **common)  # fmt: skip
     if name in ("pull_request", "pull_request_sync"):
-        return _pull_request(body, common)
+        return github.pull_request(body, common, PULL_REQUEST_RUNS)
     return Event(**common)
-
-
-def _pull_request(body: dict[str, Any], common: dict[str, Any]) -> Event:
-    pull = mapping(body.get("pull_request"), "pull_request")
-    head = mapping(pull.get("head") or {}, "pull_request.head")
-    base = mapping(pull.get("base") or {}, "pull_request.base")
-    action = common["action"]
-    kind = Kind.PULL_REQUEST if action in PULL_REQUEST_RUNS else Kind.OTHER
-    if action == "closed":
-        kind = Kind.PULL_REQUEST_CLOSED
-    return Event(kind=kind, pull_request=number(pull.get("number")) or number(body.get("number")),
-                 branch=text(head.get("ref")), commit=commit(head.get("sha")),
-                 base_branch=text(base.get("ref")), base_commit=commit(base.get("sha")),
-                 draft=pull.get("draft") is True, **common)  # fmt: skip

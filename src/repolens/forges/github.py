@@ -63,11 +63,17 @@ def _push(body: dict[str, Any], common: dict[str, Any]) -> Event:
 
 
 def _pull_request(body: dict[str, Any], common: dict[str, Any]) -> Event:
+    return pull_request(body, common, PULL_REQUEST_RUNS)
+
+
+def pull_request(body: dict[str, Any], common: dict[str, Any], runs: set[str]) -> Event:
+    """A pull request event in GitHub's shape (Gitea's and Forgejo's too): one
+    whose action is in RUNS asks for a scan of its head; `closed` ends it."""
     pull = mapping(body.get("pull_request"), "pull_request")
     head = mapping(pull.get("head") or {}, "pull_request.head")
     base = mapping(pull.get("base") or {}, "pull_request.base")
     action = common["action"]
-    kind = Kind.PULL_REQUEST if action in PULL_REQUEST_RUNS else Kind.OTHER
+    kind = Kind.PULL_REQUEST if action in runs else Kind.OTHER
     if action == "closed":
         kind = Kind.PULL_REQUEST_CLOSED
     return Event(kind=kind, pull_request=number(pull.get("number")) or number(body.get("number")),
