@@ -170,8 +170,10 @@ class Forges(BaseModel):
     # A GitHub App's installation creates projects for its repositories.
     github_app_creates_projects: bool = False
     github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://host/api/v3
-    gitlab_api_url: str | None = None  # default: https://<the repository's host>/api/v4
-    gitea_api_url: str | None = None  # default: https://<the repository's host>/api/v1
+    # Self-managed forges: https://host/api/v4, https://host/api/v1. Unset: no feedback there
+    # (a token goes only to a host the settings name, never one a project names).
+    gitlab_api_url: str | None = None
+    gitea_api_url: str | None = None
     github_app_id: str | None = None
     github_app_private_key: SecretStr | None = None  # PEM; with the app id: check runs
     github_token: SecretStr | None = None  # without an App: commit statuses and a comment
