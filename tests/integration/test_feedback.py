@@ -305,3 +305,16 @@ def test_annotations_already_sent_are_not_sent_again_when_the_job_is_retried(
             for call in forge.made("PATCH", r"/repos/octo/hello/check-runs/\d+")
             if call.status < 400]  # fmt: skip
     assert sent == [50, 50, 20]
+
+
+def test_two_projects_on_one_repository_keep_a_verdict_each(
+    sessions: sessionmaker[Session], forge: FakeForge
+) -> None:
+    settings = Settings(github_api_url=forge.url, github_token="ghp_personal")
+    first, second = pr_run(sessions), pr_run(sessions)  # the same repository, twice
+
+    for run_id in (first, second):
+        feedback.publish(run_id, settings, sessions)
+
+    contexts = [c.body["context"] for c in forge.made("POST", r"/repos/octo/hello/statuses/c+")]
+    assert len(set(contexts)) == 2 and all(c.startswith("repolens (") for c in contexts)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from repolens.forges.client import ForgeClient
 from repolens.forges.feedback import Said
 
-NAME = "repolens"  # the check run's name, the status's context
+NAME = "repolens"  # the check run's name, the status's context (and the project's, if shared)
 BATCH = 50  # annotations per check-run call
 
 
@@ -36,6 +36,7 @@ class Target:
     run_id: int = 0
     # Keeps what a call created or sent, at once: a retried job skips what is done.
     remember: Callable[[dict[str, Any]], None] = lambda created: None
+    name: str = NAME  # the check run's name, the status's context
 
 
 class Publisher(Protocol):
@@ -52,7 +53,7 @@ class GitHubChecks:
         if "check_run" in target.remembered:
             return {}
         made = self.client.create("POST", f"repos/{target.repository}/check-runs",
-                                  {"name": NAME, "head_sha": target.commit,
+                                  {"name": target.name, "head_sha": target.commit,
                                    "status": "in_progress",
                                    "external_id": str(target.run_id)})  # fmt: skip
         return {"check_run": made}
@@ -108,13 +109,13 @@ class StatusAndComment:
     def _status(self, target: Target, state: str, description: str, url: str | None) -> None:
         if self.forge == "gitlab":
             gitlab_state = {"pending": "running", "success": "success", "failure": "failed"}
-            body: dict[str, Any] = {"state": gitlab_state[state], "name": NAME,
+            body: dict[str, Any] = {"state": gitlab_state[state], "name": target.name,
                                     "description": description[:140]}  # fmt: skip
             if url:
                 body["target_url"] = url
             self.client.call("POST", f"projects/{_project(target)}/statuses/{target.commit}", body)
             return
-        body = {"state": state, "context": NAME, "description": description[:140]}
+        body = {"state": state, "context": target.name, "description": description[:140]}
         if url:
             body["target_url"] = url
         self.client.call("POST", f"repos/{target.repository}/statuses/{target.commit}", body)

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import RepolensError
@@ -25,7 +25,7 @@ from repolens.git.credentials import Credentials
 from repolens.security.outbound import OutboundPolicy
 from repolens.settings import Settings
 from repolens.storage import runs
-from repolens.storage.models import TERMINAL, Finding, Run
+from repolens.storage.models import TERMINAL, Finding, Project, Run
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ def _publish(run_id: int, settings: Settings, sessions: sessionmaker[Session],
             return "no forge"
         known = {**_earlier(session, run), **origin.get("feedback", {})}
         target = publishers.Target(repository, run.commit_sha, run.pull_request, known, run.id,
-                                   lambda made: _remember(sessions, run_id, made))  # fmt: skip
+                                   lambda made: _remember(sessions, run_id, made),
+                                   _name(session, run.project))  # fmt: skip
         ended = run.status in TERMINAL
         if ended and stage == "started":
             return "ended already"
@@ -151,6 +152,15 @@ def _app(settings: Settings, guard: OutboundPolicy) -> AppTokens | None:
         _apps[key] = AppTokens(settings.github_app_id, private_key, settings.github_api_url,
                                guard)  # fmt: skip
     return _apps[key]
+
+
+def _name(session: Session, project: Project) -> str:
+    """The check's name: "repolens", and the project's when another project
+    watches the same repository (each keeps its own verdict)."""
+    shared = session.scalar(
+        select(func.count()).where(Project.repository_key == project.repository_key)
+    )
+    return publishers.NAME if (shared or 0) <= 1 else f"{publishers.NAME} ({project.name})"[:100]
 
 
 def _earlier(session: Session, run: Run) -> dict[str, Any]:
