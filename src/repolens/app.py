@@ -14,6 +14,7 @@ from repolens import __version__
 from repolens.api import deps, errors
 from repolens.api.live import sockets, stream
 from repolens.api.routes import deliveries, jobs, projects, runs, webhooks
+from repolens.jobs.intake import Intake
 from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
@@ -36,9 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rooms = Rooms(app.state.hub, asyncio.get_running_loop(), settings.ws_queue_size)
         app.state.admissions = access.Admissions(settings.ws_connections_per_address)
         app.state.jobs.start()
+        app.state.intake = Intake(app.state.sessions, settings, app.state.jobs.queue)
+        app.state.intake.start()
         try:
             yield
         finally:
+            app.state.intake.stop()
             app.state.jobs.stop()
             app.state.hub.close()
             engine.dispose()

@@ -4,25 +4,25 @@
 In this order, each step refusing before the next reads anything: the size
 (413), the proof against the raw body (401), the event header and the JSON
 (400), the payload as its event (400). Then the delivery is recorded and its
-runs queued in one transaction, and the answer goes back at once (202); a
-delivery id seen before queues nothing (200, `duplicate`)."""
+runs queued in one transaction (`jobs.intake`: with the deliveries that arrived
+at the same moment), and the answer goes back at once (202); a delivery id seen
+before queues nothing (200, `duplicate`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from repolens.errors import InputError, NotFoundError, TooLarge, Unauthenticated
 from repolens.forges.events import Event, Forge
 from repolens.forges.hooks import HOOKS, Hook
-from repolens.jobs import deliveries
-from repolens.jobs.runtime import JobRuntime
+from repolens.jobs.intake import Intake
 from repolens.numerals import whole
 from repolens.security.vault import Vault
 from repolens.settings import Settings
@@ -59,9 +59,10 @@ async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSON
     if not hook.verify(secrets, body, request.headers):
         raise Unauthenticated(f"{hook.proof} is missing or does not match")
     event = _event(hook, request.headers, body)
-    jobs: JobRuntime = request.app.state.jobs
-    outcome = await run_in_threadpool(_receive, sessions, settings, jobs, event,
-                                      hook.delivery(request.headers), project_id)  # fmt: skip
+    intake: Intake = request.app.state.intake
+    outcome = await asyncio.wrap_future(
+        intake.submit(event, hook.delivery(request.headers), project_id)
+    )
     return JSONResponse(outcome.answer(), status_code=200 if outcome.status == "duplicate" else 202)
 
 
@@ -107,17 +108,3 @@ def _event(hook: Hook, headers: Any, body: bytes) -> Event:
     if not isinstance(payload, dict):
         raise InputError("the body must be a JSON object")
     return hook.read(name[:64], payload)
-
-
-def _receive(sessions: sessionmaker[Session], settings: Settings, jobs: JobRuntime, event: Event,
-             delivery_id: str | None, project_id: int | None) -> deliveries.Outcome:  # fmt: skip
-    try:
-        with sessions.begin() as session:
-            return deliveries.receive(session, event, delivery_id, settings, jobs=jobs.queue,
-                                      only=project_id)  # fmt: skip
-    except IntegrityError:  # the same delivery, recorded by another request meanwhile
-        with sessions() as session:
-            seen = deliveries.earlier(session, event, delivery_id, project_id)
-        if seen is None:
-            raise
-        return seen

@@ -1,0 +1,101 @@
+"""Forge deliveries taken in together: one thread handles whatever has arrived
+in one transaction, so a burst of webhooks pays for one commit and one pass of
+the send-on-commit hook instead of one each. Nothing waits for company: at low
+load a batch is the one delivery there is.
+
+A batch that fails as a whole (a duplicate delivery raced in from another
+process, a database error) is handled again one delivery at a time, so one
+delivery's trouble is its own."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.forges.events import Event
+from repolens.jobs import deliveries
+from repolens.jobs.queue import JobQueue
+from repolens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MOST = 50  # deliveries in one transaction
+
+
+@dataclass
+class _Item:
+    event: Event
+    delivery_id: str | None
+    only: int | None
+    answer: Future[deliveries.Outcome] = field(default_factory=Future)
+
+
+class Intake:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings,
+                 jobs: JobQueue) -> None:  # fmt: skip
+        self.sessions, self.settings, self.jobs = sessions, settings, jobs
+        self._waiting: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="repolens-intake", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._waiting.put(None)
+        self._thread.join(10)
+
+    def submit(self, event: Event, delivery_id: str | None,
+               only: int | None = None) -> Future[deliveries.Outcome]:  # fmt: skip
+        """Hand EVENT in; the future holds what became of it once committed."""
+        item = _Item(event, delivery_id, only)
+        self._waiting.put(item)
+        return item.answer
+
+    def _run(self) -> None:
+        while (item := self._waiting.get()) is not None:
+            batch = [item]
+            while len(batch) < MOST:
+                try:
+                    more = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._waiting.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            self._handle(batch)
+
+    def _handle(self, batch: list[_Item]) -> None:
+        try:
+            with self.sessions.begin() as session:
+                outcomes = [self._receive(session, item) for item in batch]
+        except Exception as exc:
+            if len(batch) > 1:
+                for item in batch:  # one at a time: each delivery's trouble is its own
+                    self._handle([item])
+                return
+            self._failed(batch[0], exc)
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            item.answer.set_result(outcome)
+
+    def _receive(self, session: Session, item: _Item) -> deliveries.Outcome:
+        return deliveries.receive(session, item.event, item.delivery_id, self.settings,
+                                  jobs=self.jobs, only=item.only)  # fmt: skip
+
+    def _failed(self, item: _Item, exc: Exception) -> None:
+        """A delivery that failed alone: a duplicate recorded meanwhile by another
+        process is answered as one; anything else is the caller's error."""
+        if isinstance(exc, IntegrityError):
+            with self.sessions() as session:
+                seen = deliveries.earlier(session, item.event, item.delivery_id, item.only)
+            if seen is not None:
+                item.answer.set_result(seen)
+                return
+        item.answer.set_exception(exc)

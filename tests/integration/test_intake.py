@@ -1,0 +1,77 @@
+"""Deliveries that arrive together are taken in together: one transaction for
+the batch, each delivery's outcome its own, and one delivery's failure not the
+others'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sql_event
+from sqlalchemy.orm import Session, sessionmaker
+
+from repolens.errors import Refused
+from repolens.forges import github
+from repolens.forges.events import Event
+from repolens.jobs import deliveries
+from repolens.jobs.intake import Intake
+from repolens.settings import Settings
+from repolens.storage import projects
+
+REPOSITORY = {"full_name": "octo/hello", "clone_url": "https://github.com/octo/hello"}
+
+
+def push(commit: str) -> Event:
+    return github.read("push", {"ref": "refs/heads/main", "after": commit,
+                                "repository": REPOSITORY})  # fmt: skip
+
+
+def watched(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        projects.create(session, name="p", repository_url="https://github.com/octo/hello",
+                        repository_key="github.com/octo/hello")  # fmt: skip
+
+
+def test_deliveries_waiting_together_are_recorded_in_one_transaction_each_with_its_outcome(
+    sessions: sessionmaker[Session],
+) -> None:
+    watched(sessions)
+    commits: list[Any] = []
+    sql_event.listen(sessions, "after_commit", lambda session: commits.append(session))
+    intake = Intake(sessions, Settings(), jobs=None)  # type: ignore[arg-type]
+    answers = [intake.submit(push(f"{n:040x}"), f"d-{n}") for n in range(1, 21)]
+    answers.append(intake.submit(push(f"{1:040x}"), "d-1"))  # the same delivery, again
+
+    intake.start()
+    outcomes = [answer.result(30) for answer in answers]
+    intake.stop()
+
+    assert len(commits) == 1
+    assert [o.status for o in outcomes] == ["queued"] * 20 + ["duplicate"]
+    assert len({o.runs[0] for o in outcomes[:20]}) == 20 and outcomes[20].runs == outcomes[0].runs
+
+
+def test_a_delivery_that_fails_fails_alone(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watched(sessions)
+    real = deliveries.receive
+
+    def refusing(session: Session, event: Event, delivery_id: str | None,
+                 *args: Any, **kwargs: Any) -> deliveries.Outcome:  # fmt: skip
+        if delivery_id == "bad":
+            raise Refused("this one is refused")
+        return real(session, event, delivery_id, *args, **kwargs)
+
+    monkeypatch.setattr(deliveries, "receive", refusing)
+    intake = Intake(sessions, Settings(), jobs=None)  # type: ignore[arg-type]
+    good, bad, later = (intake.submit(push(f"{n:040x}"), name)
+                        for n, name in ((1, "good"), (2, "bad"), (3, "later")))  # fmt: skip
+
+    intake.start()
+    try:
+        assert good.result(30).status == "queued" and later.result(30).status == "queued"
+        with pytest.raises(Refused):
+            bad.result(30)
+    finally:
+        intake.stop()
