@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy.orm import Session, sessionmaker
 
-from repolens.errors import Refused
+from repolens.errors import QueueUnavailable, Refused
 from repolens.forges import github
 from repolens.forges.events import Event
 from repolens.jobs import deliveries
@@ -75,3 +75,15 @@ def test_a_delivery_that_fails_fails_alone(
             bad.result(30)
     finally:
         intake.stop()
+
+
+def test_a_delivery_still_waiting_when_the_server_stops_is_refused_not_left_hanging(
+    sessions: sessionmaker[Session],
+) -> None:
+    intake = Intake(sessions, Settings(), jobs=None)  # type: ignore[arg-type]
+    waiting = intake.submit(push(f"{7:040x}"), "late")  # never taken in: it did not start
+
+    intake.stop()
+
+    with pytest.raises(QueueUnavailable):
+        waiting.result(5)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from repolens.errors import QueueUnavailable
 from repolens.forges.events import Event
 from repolens.jobs import deliveries
 from repolens.jobs.queue import JobQueue
@@ -47,8 +48,17 @@ class Intake:
         self._thread.start()
 
     def stop(self) -> None:
+        """Finish what is taken in; what still waits after that is refused."""
         self._waiting.put(None)
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
+        while True:
+            try:
+                left = self._waiting.get_nowait()
+            except queue.Empty:
+                return
+            if left is not None:
+                left.answer.set_exception(QueueUnavailable("the server is stopping"))
 
     def submit(self, event: Event, delivery_id: str | None,
                only: int | None = None) -> Future[deliveries.Outcome]:  # fmt: skip

@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from repolens.errors import InputError, NotFoundError, TooLarge, Unauthenticated
+from repolens.errors import (
+    InputError,
+    NotFoundError,
+    QueueUnavailable,
+    TooLarge,
+    Unauthenticated,
+)
 from repolens.forges.events import Event, Forge
 from repolens.forges.hooks import HOOKS, Hook
 from repolens.jobs.intake import Intake
@@ -30,6 +36,8 @@ from repolens.storage import projects
 from repolens.storage.models import could_exist
 
 router = APIRouter(tags=["webhooks"])
+
+INTAKE_SECONDS = 5.0  # a forge gives up after 10 s: answer before that, either way
 
 
 @router.post("/webhooks/{forge}", status_code=202)
@@ -60,9 +68,11 @@ async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSON
         raise Unauthenticated(f"{hook.proof} is missing or does not match")
     event = _event(hook, request.headers, body)
     intake: Intake = request.app.state.intake
-    outcome = await asyncio.wrap_future(
-        intake.submit(event, hook.delivery(request.headers), project_id)
-    )
+    answer = intake.submit(event, hook.delivery(request.headers), project_id)
+    try:
+        outcome = await asyncio.wait_for(asyncio.wrap_future(answer), INTAKE_SECONDS)
+    except TimeoutError:
+        raise QueueUnavailable("deliveries are not being taken in now; send it again") from None
     return JSONResponse(outcome.answer(), status_code=200 if outcome.status == "duplicate" else 202)
 
 
