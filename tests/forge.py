@@ -39,6 +39,7 @@ class FakeForge(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.scripted: list[tuple[int, dict[str, str]]] = []  # answered first, in order
+        self.check_runs: list[dict[str, Any]] = []  # as created, for listing
         ids = itertools.count(100)
         lock = threading.Lock()
 
@@ -47,6 +48,7 @@ class FakeForge(ThreadingHTTPServer):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 body = json.loads(raw) if raw else None
+                self._body = body if isinstance(body, dict) else {}
                 with lock:
                     scripted = forge.scripted.pop(0) if forge.scripted else None
                     made = next(ids)
@@ -64,7 +66,14 @@ class FakeForge(ThreadingHTTPServer):
                     expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
                     return 201, {"token": f"ghs_installation{made}", "expires_at": expires}, {}
                 if any(self.command == m and re.fullmatch(p, self.path) for m, p in CREATES):
+                    if self.path.endswith("/check-runs"):
+                        forge.check_runs.append({"id": made, **self._body})
                     return 201, {"id": made}, {}
+                listing = re.fullmatch(r".*/commits/(\w+)/check-runs(\?.*)?", self.path)
+                if self.command == "GET" and listing:
+                    found = [run for run in forge.check_runs
+                             if run.get("head_sha") == listing.group(1)]  # fmt: skip
+                    return 200, {"total_count": len(found), "check_runs": found}, {}
                 return 200, {}, {}
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:

@@ -89,7 +89,7 @@ def test_a_github_app_exchanges_its_jwt_for_an_installation_token_and_opens_one_
     assert opened.authorization.startswith("token ghs_installation")
     assert said == ["started", "started"]
     with sessions() as session:
-        assert runs.get(session, run_id).origin["feedback"] == {"check_run": 101}
+        assert runs.get(session, run_id).origin["feedback"] == {"check_run": opened.answer["id"]}
 
 
 def test_a_completed_check_run_carries_the_verdict_and_its_annotations_fifty_per_call(
@@ -102,7 +102,8 @@ def test_a_completed_check_run_carries_the_verdict_and_its_annotations_fifty_per
 
     assert feedback.publish(run_id, settings, sessions) == "finished"
 
-    updates = forge.made("PATCH", "/repos/octo/hello/check-runs/101")
+    (made,) = forge.made("POST", "/repos/octo/hello/check-runs")
+    updates = forge.made("PATCH", f"/repos/octo/hello/check-runs/{made.answer['id']}")
     assert [len(call.body["output"]["annotations"]) for call in updates] == [50, 50, 20]
     first = updates[0].body
     assert (first["status"], first["conclusion"]) == ("completed", "failure")
@@ -318,3 +319,21 @@ def test_two_projects_on_one_repository_keep_a_verdict_each(
 
     contexts = [c.body["context"] for c in forge.made("POST", r"/repos/octo/hello/statuses/c+")]
     assert len(set(contexts)) == 2 and all(c.startswith("repolens (") for c in contexts)
+
+
+def test_a_check_run_whose_memory_was_lost_is_found_again_not_made_twice(
+    sessions: sessionmaker[Session], forge: FakeForge
+) -> None:
+    settings = app_settings(forge)
+    run_id = pr_run(sessions)
+    feedback.publish(run_id, settings, sessions)
+    with sessions.begin() as session:  # as if the job died before it could remember
+        run = runs.get(session, run_id)
+        run.origin = {key: value for key, value in run.origin.items() if key != "feedback"}
+
+    finish(sessions, run_id, [("low", "new")])
+    feedback.publish(run_id, settings, sessions)
+
+    (made,) = forge.made("POST", "/repos/octo/hello/check-runs")
+    (done,) = forge.made("PATCH", r"/repos/octo/hello/check-runs/\d+")
+    assert done.path.endswith(f"/{made.answer['id']}") and done.body["conclusion"] == "success"

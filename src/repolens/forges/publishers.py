@@ -52,11 +52,27 @@ class GitHubChecks:
     def started(self, target: Target) -> dict[str, Any]:
         if "check_run" in target.remembered:
             return {}
+        found = self._existing(target)
+        if found is not None:  # made by a job whose memory of it was lost, or by a twin
+            return {"check_run": found}
         made = self.client.create("POST", f"repos/{target.repository}/check-runs",
                                   {"name": target.name, "head_sha": target.commit,
                                    "status": "in_progress",
                                    "external_id": str(target.run_id)})  # fmt: skip
         return {"check_run": made}
+
+    def _existing(self, target: Target) -> int | None:
+        """The check run this run already has on its commit (by `external_id`)."""
+        listed = self.client.call(
+            "GET", f"repos/{target.repository}/commits/{target.commit}/check-runs"
+                   f"?check_name={quote(target.name)}&filter=all"
+        )  # fmt: skip
+        runs = listed.get("check_runs") if isinstance(listed, dict) else None
+        for each in runs if isinstance(runs, list) else []:
+            found = each.get("id") if isinstance(each, dict) else None
+            if each.get("external_id") == str(target.run_id) and isinstance(found, int):
+                return found
+        return None
 
     def finished(self, target: Target, said: Said) -> dict[str, Any]:
         """Complete the check run, then add its annotations 50 a call. GitHub
