@@ -40,6 +40,7 @@ class FakeForge(ThreadingHTTPServer):
         self.calls: list[Call] = []
         self.scripted: list[tuple[int, dict[str, str]]] = []  # answered first, in order
         self.check_runs: list[dict[str, Any]] = []  # as created, for listing
+        self.comments: dict[str, list[dict[str, Any]]] = {}  # by the path they were posted to
         ids = itertools.count(100)
         lock = threading.Lock()
 
@@ -68,12 +69,16 @@ class FakeForge(ThreadingHTTPServer):
                 if any(self.command == m and re.fullmatch(p, self.path) for m, p in CREATES):
                     if self.path.endswith("/check-runs"):
                         forge.check_runs.append({"id": made, **self._body})
+                    else:
+                        forge.comments.setdefault(self.path, []).append({"id": made, **self._body})
                     return 201, {"id": made}, {}
                 listing = re.fullmatch(r".*/commits/(\w+)/check-runs(\?.*)?", self.path)
                 if self.command == "GET" and listing:
                     found = [run for run in forge.check_runs
                              if run.get("head_sha") == listing.group(1)]  # fmt: skip
                     return 200, {"total_count": len(found), "check_runs": found}, {}
+                if self.command == "GET":
+                    return 200, forge.comments.get(self.path.split("?")[0], []), {}
                 return 200, {}, {}
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:

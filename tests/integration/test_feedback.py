@@ -337,3 +337,21 @@ def test_a_check_run_whose_memory_was_lost_is_found_again_not_made_twice(
     (made,) = forge.made("POST", "/repos/octo/hello/check-runs")
     (done,) = forge.made("PATCH", r"/repos/octo/hello/check-runs/\d+")
     assert done.path.endswith(f"/{made.answer['id']}") and done.body["conclusion"] == "success"
+
+
+def test_a_comment_whose_memory_was_lost_is_found_again_and_edited_not_posted_twice(
+    sessions: sessionmaker[Session], forge: FakeForge
+) -> None:
+    settings = Settings(github_api_url=forge.url, github_token="ghp_personal")
+    run_id = pr_run(sessions)
+    finish(sessions, run_id, [("low", "new")])
+    feedback.publish(run_id, settings, sessions)
+    with sessions.begin() as session:
+        run = runs.get(session, run_id)
+        run.origin = {key: value for key, value in run.origin.items() if key != "feedback"}
+
+    feedback.publish(run_id, settings, sessions)
+
+    assert len(forge.made("POST", "/repos/octo/hello/issues/7/comments")) == 1
+    (edited,) = forge.made("PATCH", r"/repos/octo/hello/issues/comments/\d+")
+    assert edited.body["body"].startswith("<!-- repolens:comment ")

@@ -12,6 +12,7 @@ call to update rather than create."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -114,13 +115,24 @@ class StatusAndComment:
                      said.details_url)  # fmt: skip
         if target.pull_request is None:
             return {}
-        comment = target.remembered.get("comment")
+        body = {"body": f"{comment_marker(target.name)}\n{said.summary}"}
+        comment = target.remembered.get("comment") or self._existing(target)
         if comment is not None:
-            self.client.call(self._edit_method, self._comment(target, comment),
-                             {"body": said.summary})  # fmt: skip
-            return {}
-        return {"comment": self.client.create("POST", self._comments(target),
-                                              {"body": said.summary})}  # fmt: skip
+            self.client.call(self._edit_method, self._comment(target, comment), body)
+            return {"comment": comment}
+        return {"comment": self.client.create("POST", self._comments(target), body)}
+
+    def _existing(self, target: Target) -> int | None:
+        """The comment this project already keeps on the pull request (by its
+        marker): found again whatever was forgotten, so there is only ever one."""
+        listed = self.client.call("GET", f"{self._comments(target)}?per_page=100")
+        wanted = comment_marker(target.name)
+        for each in listed if isinstance(listed, list) else []:
+            body = each.get("body") if isinstance(each, dict) else None
+            found = each.get("id") if isinstance(each, dict) else None
+            if isinstance(body, str) and body.startswith(wanted) and isinstance(found, int):
+                return found
+        return None
 
     def _status(self, target: Target, state: str, description: str, url: str | None) -> None:
         if self.forge == "gitlab":
@@ -149,6 +161,11 @@ class StatusAndComment:
         if self.forge == "gitlab":
             return f"{self._comments(target)}/{comment}"
         return f"repos/{target.repository}/issues/comments/{comment}"
+
+
+def comment_marker(name: str) -> str:
+    """The first line of the comment a project (named by its check NAME) keeps."""
+    return f"<!-- repolens:comment {hashlib.sha256(name.encode()).hexdigest()[:16]} -->"
 
 
 def _project(target: Target) -> str:
