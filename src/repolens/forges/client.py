@@ -63,11 +63,16 @@ class ForgeClient:
 
     def create(self, method: str, path: str, body: Any = None) -> int:
         """Call, and return the id of what the forge says it created."""
-        made = self.call(method, path, body)
-        found = made.get("id") if isinstance(made, dict) else None
-        if not isinstance(found, int) or isinstance(found, bool):
+        found = id_of(self.call(method, path, body))
+        if found is None:
             raise DeliveryFailed(f"{method} {self.base}/{path}: the answer names no id")
         return found
+
+
+def id_of(answer: Any) -> int | None:
+    """The `id` a forge's JSON object names, if it is one."""
+    found = answer.get("id") if isinstance(answer, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def _read(method: str, url: str, answer: httpx.Response) -> Any:

@@ -73,6 +73,12 @@ def said(new: list[Note], existing: int, fixed: int, gate: str,
     return Said(passed, title, "\n".join(lines) + "\n", annotate(ordered), details_url)
 
 
+def unfinished(status: str, error: str, details_url: str | None = None) -> Said:
+    """What is said of a run that ended without results (failed, cancelled)."""
+    summary = f"{MARKER}\n## repolens: the run {status}\n\n{plain(error, 1000)}\n"
+    return Said(False, f"the run {status}"[:140], summary, [], details_url)
+
+
 def annotate(new: list[Note]) -> list[dict[str, object]]:
     """GitHub check-run annotations for the first ANNOTATIONS new findings with a line."""
     placed = [note for note in new if note.line]

@@ -7,8 +7,8 @@
   request one summary comment (a merge request note on GitLab), edited in place
   on each new push rather than posted again.
 
-Each method returns what it created (`check_run`, `comment`), for the next
-call to update rather than create."""
+What a call creates (`check_run`, `comment`) it hands to its target's
+`remember` at once, for the next call to update rather than create."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from repolens.forges.client import ForgeClient
+from repolens.forges.client import ForgeClient, id_of
 from repolens.forges.feedback import Said
 
 NAME = "repolens"  # the check run's name, the status's context (and the project's, if shared)
@@ -41,26 +41,30 @@ class Target:
 
 
 class Publisher(Protocol):
-    def started(self, target: Target) -> dict[str, Any]: ...
+    def started(self, target: Target) -> None: ...
 
-    def finished(self, target: Target, said: Said) -> dict[str, Any]: ...
+    def finished(self, target: Target, said: Said) -> None: ...
 
 
 class GitHubChecks:
     def __init__(self, client: ForgeClient) -> None:
         self.client = client
 
-    def started(self, target: Target) -> dict[str, Any]:
-        if "check_run" in target.remembered:
-            return {}
-        found = self._existing(target)
-        if found is not None:  # made by a job whose memory of it was lost, or by a twin
-            return {"check_run": found}
-        made = self.client.create("POST", f"repos/{target.repository}/check-runs",
-                                  {"name": target.name, "head_sha": target.commit,
-                                   "status": "in_progress",
-                                   "external_id": str(target.run_id)})  # fmt: skip
-        return {"check_run": made}
+    def started(self, target: Target) -> None:
+        if "check_run" not in target.remembered:
+            self._open(target)
+
+    def _open(self, target: Target) -> int:
+        """This run's check run on its commit: found again (made by a job whose
+        memory of it was lost, or by a twin), else made; remembered either way."""
+        check = self._existing(target)
+        if check is None:
+            check = self.client.create("POST", f"repos/{target.repository}/check-runs",
+                                       {"name": target.name, "head_sha": target.commit,
+                                        "status": "in_progress",
+                                        "external_id": str(target.run_id)})  # fmt: skip
+        target.remember({"check_run": check})
+        return check
 
     def _existing(self, target: Target) -> int | None:
         """The check run this run already has on its commit (by `external_id`)."""
@@ -70,23 +74,20 @@ class GitHubChecks:
         )  # fmt: skip
         runs = listed.get("check_runs") if isinstance(listed, dict) else None
         for each in runs if isinstance(runs, list) else []:
-            found = each.get("id") if isinstance(each, dict) else None
-            if each.get("external_id") == str(target.run_id) and isinstance(found, int):
-                return found
+            if isinstance(each, dict) and each.get("external_id") == str(target.run_id):
+                return id_of(each)
         return None
 
-    def finished(self, target: Target, said: Said) -> dict[str, Any]:
+    def finished(self, target: Target, said: Said) -> None:
         """Complete the check run, then add its annotations 50 a call. GitHub
         appends annotations on every update: each batch sent is remembered at
         once, so a retried job sends only the rest."""
-        made = {} if "check_run" in target.remembered else self.started(target)
-        if made:
-            target.remember(made)
-        check = made.get("check_run", target.remembered.get("check_run"))
+        known = target.remembered.get("check_run")
+        check = known if known is not None else self._open(target)
         path = f"repos/{target.repository}/check-runs/{check}"
         batches = [said.annotations[at : at + BATCH]
                    for at in range(0, len(said.annotations), BATCH)] or [[]]  # fmt: skip
-        sent = int(target.remembered.get("batches", 0)) if not made else 0
+        sent = int(target.remembered.get("batches", 0)) if known is not None else 0
         for number, batch in enumerate(batches[sent:], start=sent):
             output = {"title": said.title, "summary": said.summary, "annotations": batch}
             body: dict[str, Any] = {"output": output}
@@ -96,7 +97,6 @@ class GitHubChecks:
                     body["details_url"] = said.details_url
             self.client.call("PATCH", path, body)
             target.remember({"batches": number + 1})
-        return {}
 
 
 class StatusAndComment:
@@ -106,21 +106,21 @@ class StatusAndComment:
     def __init__(self, client: ForgeClient, forge: str) -> None:
         self.client, self.forge = client, forge
 
-    def started(self, target: Target) -> dict[str, Any]:
+    def started(self, target: Target) -> None:
         self._status(target, "pending", "analysing…", None)
-        return {}
 
-    def finished(self, target: Target, said: Said) -> dict[str, Any]:
+    def finished(self, target: Target, said: Said) -> None:
         self._status(target, "success" if said.passed else "failure", said.title,
                      said.details_url)  # fmt: skip
         if target.pull_request is None:
-            return {}
+            return
         body = {"body": f"{comment_marker(target.name)}\n{said.summary}"}
         comment = target.remembered.get("comment") or self._existing(target)
         if comment is not None:
             self.client.call(self._edit_method, self._comment(target, comment), body)
-            return {"comment": comment}
-        return {"comment": self.client.create("POST", self._comments(target), body)}
+        else:
+            comment = self.client.create("POST", self._comments(target), body)
+        target.remember({"comment": comment})
 
     def _existing(self, target: Target) -> int | None:
         """The comment this project already keeps on the pull request (by its
@@ -129,9 +129,8 @@ class StatusAndComment:
         wanted = comment_marker(target.name)
         for each in listed if isinstance(listed, list) else []:
             body = each.get("body") if isinstance(each, dict) else None
-            found = each.get("id") if isinstance(each, dict) else None
-            if isinstance(body, str) and body.startswith(wanted) and isinstance(found, int):
-                return found
+            if isinstance(body, str) and body.startswith(wanted):
+                return id_of(each)
         return None
 
     def _status(self, target: Target, state: str, description: str, url: str | None) -> None:

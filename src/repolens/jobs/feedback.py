@@ -56,22 +56,23 @@ def _publish(run_id: int, settings: Settings, sessions: sessionmaker[Session],
         repository = _on_forge(origin.get("forge"), run.project.repository_key, settings)
         if repository is None or not run.commit_sha:
             return "no forge"
+        ended = run.status in TERMINAL
+        if ended and stage == "started":
+            return "ended already"
         known = {**_earlier(session, run), **origin.get("feedback", {})}
         target = publishers.Target(repository, run.commit_sha, run.pull_request, known, run.id,
                                    lambda made: _remember(sessions, run_id, made),
                                    _name(session, run.project))  # fmt: skip
-        ended = run.status in TERMINAL
-        if ended and stage == "started":
-            return "ended already"
         said = _said(session, run, settings) if ended else None
     publisher = choose(origin, settings)  # may ask GitHub for a token: no session held
     if publisher is None:
         log.warning("run %s: no %s credentials; no feedback sent", run_id, origin["forge"])
         return "no credentials"
-    created = publisher.finished(target, said) if said else publisher.started(target)
-    if created:
-        _remember(sessions, run_id, created)
-    return "finished" if ended else "started"
+    if said is None:
+        publisher.started(target)
+        return "started"
+    publisher.finished(target, said)
+    return "finished"
 
 
 def forge_host(forge: str | None, settings: Settings) -> str | None:
@@ -188,10 +189,7 @@ def _said(session: Session, run: Run, settings: Settings) -> feedback.Said:
     url = f"{settings.public_url.rstrip('/')}/api/v1/runs/{run.id}/reports/html" \
         if settings.public_url else None  # fmt: skip
     if run.status != "completed":
-        error = feedback.plain(run.error or "", 1000)
-        return feedback.Said(False, f"the run {run.status}"[:140],
-                             f"{feedback.MARKER}\n## repolens: the run {run.status}\n\n"
-                             f"{error}\n", [], url)  # fmt: skip
+        return feedback.unfinished(run.status, run.error or "", url)
     return feedback.said(new, existing, fixed, run.project.gate, url)
 
 

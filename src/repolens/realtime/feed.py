@@ -45,26 +45,24 @@ class Feed:
 
     def delivery(self, project_id: int, data: dict[str, Any]) -> None:
         """A forge's delivery about the project, recorded (and what became of it)."""
-        if self.hub is None:
-            return
-        try:
-            self.hub.publish("webhook.delivery", [f"project:{project_id}"],
-                             {"project_id": project_id, **data})  # fmt: skip
-        except Exception as exc:  # the event bus is away: the delivery is recorded anyway
-            log.warning("event webhook.delivery of project %s not published: %s", project_id, exc)
+        self._publish("webhook.delivery", [f"project:{project_id}"],
+                      {"project_id": project_id, **data}, f"project {project_id}")  # fmt: skip
 
     def _run(self, run: Run, type: str, **data: Any) -> None:
         data = {"status": run.status, "progress": run.progress, **data}
         self._send(run.id, run.project_id, type, data)
 
     def _send(self, run_id: int, project_id: int, type: str, data: dict[str, Any]) -> None:
-        if self.hub is None:
-            return
         data = {"run_id": run_id, "project_id": project_id, **data}
         channels = [f"run:{run_id}", f"project:{project_id}"]
         if type in COARSE:
             channels.append("global")
+        self._publish(type, channels, data, f"run {run_id}")
+
+    def _publish(self, type: str, channels: list[str], data: dict[str, Any], about: str) -> None:
+        if self.hub is None:
+            return
         try:
             self.hub.publish(type, channels, data)
-        except Exception as exc:  # the event bus is away: the run goes on
-            log.warning("event %s of run %s not published: %s", type, run_id, exc)
+        except Exception as exc:  # the event bus is away: what it tells of goes on
+            log.warning("event %s of %s not published: %s", type, about, exc)
