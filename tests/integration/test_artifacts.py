@@ -4,30 +4,24 @@ as its own types, whoever made them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from repolens import scan
-from repolens.analyzers.base import AnalyzerContext, NoOptions, Outcome, Snapshot, SourceFile
+from repolens.analyzers.base import AnalyzerContext, NoOptions, Outcome, Snapshot
 from repolens.analyzers.registry import Registry
 from repolens.settings import Settings
 from repolens.skills.catalog import SkillCategory
 from repolens.skills.model import Skill, SkillSet
 from tests.conftest import Repo
+from tests.unit.test_runner import WholeRepository
 
 PYTHON = Skill(name="Python", category=SkillCategory.LANGUAGE, confidence=1.0, evidence=["x"])
 
 
-class StackAnalyzer:
+class StackAnalyzer(WholeRepository):
     """Says the project is Python, whatever it holds."""
 
     name: ClassVar[str] = "stack"
-    scope: ClassVar[Literal["file", "repository"]] = "repository"
-    Options: ClassVar[type[NoOptions]] = NoOptions
-    batch_size: ClassVar[int | None] = None
-    version = "1"
-
-    def applies_to(self, file: SourceFile) -> bool:
-        return True
 
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         return Outcome(artifact=SkillSet(skills=[PYTHON]))

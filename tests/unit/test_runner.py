@@ -54,6 +54,20 @@ class CountingAnalyzer:
         return Outcome(findings)
 
 
+class WholeRepository:
+    """The plugin shape of an analyzer that looks at the repository as a whole;
+    a test's analyzer names itself and says what it finds."""
+
+    name: ClassVar[str] = "whole"
+    scope: ClassVar[Literal["file", "repository"]] = "repository"
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    batch_size: ClassVar[int | None] = None
+    version = "1"
+
+    def applies_to(self, file: SourceFile) -> bool:
+        return True
+
+
 class BrokenAnalyzer(CountingAnalyzer):
     name: ClassVar[str] = "broken"
 
@@ -185,21 +199,15 @@ class LimitOptions(BaseModel):
     configured: bool = False
 
 
-class LimitAnalyzer:
+class LimitAnalyzer(WholeRepository):
     """Remembers the options it was configured with and run with."""
 
     name: ClassVar[str] = "limit"
-    scope: ClassVar[Literal["file", "repository"]] = "repository"
-    Options: ClassVar[type[LimitOptions]] = LimitOptions
-    batch_size: ClassVar[int | None] = None
-    version = "1"
+    Options: ClassVar[type[BaseModel]] = LimitOptions
 
     def __init__(self) -> None:
         self.configured_with: list[BaseModel] = []
         self.run_with: list[BaseModel] = []
-
-    def applies_to(self, file: SourceFile) -> bool:
-        return True
 
     def configure(
         self, snapshot: Snapshot, options: LimitOptions

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import pytest
 
@@ -27,21 +27,15 @@ from repolens.analyzers.services import Answer, CountingBudget, MemoryHttp, Prov
 from repolens.errors import ServiceNotProvided
 from repolens.settings import Settings
 from tests.conftest import Repo
+from tests.unit.test_runner import WholeRepository
 
 REVIEWER = "https://reviewer.example/v1/review"
 
 
-class ReviewingAnalyzer:
+class ReviewingAnalyzer(WholeRepository):
     """Asks a reviewer over HTTP about the files, one unit of budget a file."""
 
     name: ClassVar[str] = "review"
-    scope: ClassVar[Literal["file", "repository"]] = "repository"
-    Options: ClassVar[type[NoOptions]] = NoOptions
-    batch_size: ClassVar[int | None] = None
-    version = "1"
-
-    def applies_to(self, file: SourceFile) -> bool:
-        return True
 
     def analyze(self, snapshot: Snapshot, context: AnalyzerContext[NoOptions]) -> Outcome:
         paths = [f.path for f in snapshot.files]
