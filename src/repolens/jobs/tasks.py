@@ -23,11 +23,12 @@ from repolens.jobs import feedback, notifying, pipeline, rendering
 from repolens.realtime.feed import Feed
 from repolens.reports.model import Report
 from repolens.settings import Settings
+from repolens.storage import runs
 
 if TYPE_CHECKING:
     from repolens.jobs.queue import JobQueue
 
-PRIORITIES = ("high", "default", "low")  # the queues of scans, consumed in this order
+PRIORITIES = runs.PRIORITIES  # a run's priority names its scan's queue; consumed in this order
 
 
 @dataclass(frozen=True)
