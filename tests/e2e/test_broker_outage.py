@@ -42,7 +42,7 @@ def test_triggers_during_a_redis_outage_all_run_after_it_returns(
     repo.commit({"app.py": "import os\n"})
     sessions: sessionmaker[Session] = db.sessions(db.engine(settings))
     queue = celery.CeleryQueue(celery.create(settings))
-    outbox.send_on_commit(sessions, queue, Feed(None))  # as the API sends its triggers
+    sender = outbox.send_on_commit(sessions, queue, Feed(None))  # as the API sends its triggers
     worker = start_worker(settings, "w0", tmp_path / "w0.log")
     try:
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
@@ -51,6 +51,7 @@ def test_triggers_during_a_redis_outage_all_run_after_it_returns(
         with sessions.begin() as session:
             project = projects.create(session, name="p", repository_url=str(repo.path))
             ids = [lifecycle.queue(session, project.id, "manual").id for _ in range(5)]
+        sender.drain()
         assert outbox.dispatch(sessions, queue) == 0  # nothing can be sent, nothing is lost
         with sessions() as session:
             pending = session.scalars(

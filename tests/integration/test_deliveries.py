@@ -144,3 +144,33 @@ def test_an_app_installation_creates_projects_only_when_the_setting_allows_it(
     with sessions() as session:
         keys = sorted(p.repository_key or "" for p in projects.all(session))
     assert keys == ["github.com/octo/hello", "github.com/octo/world"]
+
+
+def test_deliveries_taken_in_together_end_as_they_would_one_after_another(
+    sessions: sessionmaker[Session],
+) -> None:
+    watched(sessions)
+    pushes = [github.read("push", {"ref": "refs/heads/main", "after": f"{n:040x}",
+                                   "repository": {"full_name": "octo/hello", "clone_url":
+                                                  "https://github.com/octo/hello.git"}})
+              for n in range(1, 4)]  # fmt: skip
+    arrivals = [deliveries.Arrival(event, f"push-{n}") for n, event in enumerate(pushes)]
+    arrivals += [deliveries.Arrival(pull_request("opened", "1" * 40), "pr-open"),
+                 deliveries.Arrival(pull_request("closed", "1" * 40), "pr-closed"),
+                 deliveries.Arrival(pushes[0], "push-0")]  # fmt: skip
+
+    with sessions.begin() as session:
+        outcomes = deliveries.receive_all(session, arrivals, SETTINGS)
+
+    assert [o.status for o in outcomes] == ["queued"] * 4 + ["cancelled", "duplicate"]
+    opened = outcomes[3].runs[0]
+    assert outcomes[4].runs == [opened] and outcomes[5].runs == outcomes[0].runs
+    with sessions() as session:
+        status = {run_id: runs.get(session, run_id).status
+                  for outcome in outcomes[:4] for run_id in outcome.runs}  # fmt: skip
+        last = outcomes[2].runs[0]
+        assert status == {outcomes[0].runs[0]: "superseded", outcomes[1].runs[0]: "superseded",
+                          last: "queued", opened: "cancelled"}  # fmt: skip
+        assert runs.get(session, outcomes[0].runs[0]).error == f"superseded by run {last}"
+        recorded = session.scalars(select(models.Delivery.delivery_id)).all()
+        assert sorted(recorded) == ["pr-closed", "pr-open", "push-0", "push-1", "push-2"]

@@ -55,15 +55,15 @@ def test_a_delivery_that_fails_fails_alone(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     watched(sessions)
-    real = deliveries.receive
+    real = deliveries.receive_all
 
-    def refusing(session: Session, event: Event, delivery_id: str | None,
-                 *args: Any, **kwargs: Any) -> deliveries.Outcome:  # fmt: skip
-        if delivery_id == "bad":
+    def refusing(session: Session, arrivals: list[deliveries.Arrival],
+                 *args: Any) -> list[deliveries.Outcome]:  # fmt: skip
+        if any(arrival.delivery_id == "bad" for arrival in arrivals):
             raise Refused("this one is refused")
-        return real(session, event, delivery_id, *args, **kwargs)
+        return real(session, arrivals, *args)
 
-    monkeypatch.setattr(deliveries, "receive", refusing)
+    monkeypatch.setattr(deliveries, "receive_all", refusing)
     intake = Intake(sessions, Settings(), jobs=None)  # type: ignore[arg-type]
     good, bad, later = (intake.submit(push(f"{n:040x}"), name)
                         for n, name in ((1, "good"), (2, "bad"), (3, "later")))  # fmt: skip

@@ -356,10 +356,11 @@ def test_a_committed_trigger_is_announced_and_sent_as_it_commits_and_a_rolled_ba
         kept = lifecycle.queue(session, project.id, "manual", priority="high")
         assert queue.depth()["high"] == 0  # not before the commit
         session.commit()
+        (queued,) = hub.history(f"run:{kept.id}").events  # told as it commits
 
+    wait_for(lambda: queue.depth()["high"] == 1, 5)  # and sent at once, off the commit's path
     assert queue.depth() == {"high": 1, "default": 0, "low": 0, "notify": 0, "report": 0}
     assert outbox.dispatch(sessions, queue) == 0  # nothing left pending for the dispatcher
-    (queued,) = hub.history(f"run:{kept.id}").events
     assert (queued.type, queued.data["priority"]) == ("run.queued", "high")
     assert [e.data["run_id"] for e in hub.history("global").events] == [kept.id]
 
@@ -392,12 +393,12 @@ def test_a_dispatcher_pass_between_the_commit_and_the_mark_does_not_send_a_trigg
 ) -> None:
     passes: list[int] = []
     queue = Recording(lambda: passes.append(outbox.dispatch(sessions, queue)))
-    marker = outbox.send_on_commit(sessions, queue, Feed(None))
+    sender = outbox.send_on_commit(sessions, queue, Feed(None))
 
     run_id = new_run(sessions, str(tmp_path))
+    sender.drain()
 
     assert (queue.sent, passes) == ([run_id], [0])
-    marker.flush()
     assert outbox.dispatch(sessions, queue, at=now() + timedelta(hours=1)) == 0  # it was marked
 
 
@@ -420,8 +421,9 @@ def test_a_trigger_that_cannot_be_sent_is_handed_to_the_dispatcher_at_once_with_
     def down() -> None:
         raise ConnectionError("broker unreachable")
 
-    outbox.send_on_commit(sessions, Recording(down), Feed(None))
+    sender = outbox.send_on_commit(sessions, Recording(down), Feed(None))
     run_id = new_run(sessions, str(tmp_path))
+    sender.drain()
 
     with sessions() as session:
         (message,) = session.scalars(select(models.OutboxMessage)).all()

@@ -31,9 +31,7 @@ MOST = 50  # deliveries in one transaction
 
 @dataclass
 class _Item:
-    event: Event
-    delivery_id: str | None
-    only: int | None
+    arrival: deliveries.Arrival
     answer: Future[deliveries.Outcome] = field(default_factory=Future)
 
 
@@ -63,7 +61,7 @@ class Intake:
     def submit(self, event: Event, delivery_id: str | None,
                only: int | None = None) -> Future[deliveries.Outcome]:  # fmt: skip
         """Hand EVENT in; the future holds what became of it once committed."""
-        item = _Item(event, delivery_id, only)
+        item = _Item(deliveries.Arrival(event, delivery_id, only))
         self._waiting.put(item)
         return item.answer
 
@@ -84,7 +82,8 @@ class Intake:
     def _handle(self, batch: list[_Item]) -> None:
         try:
             with self.sessions.begin() as session:
-                outcomes = [self._receive(session, item) for item in batch]
+                outcomes = deliveries.receive_all(session, [item.arrival for item in batch],
+                                                  self.settings, self.jobs)  # fmt: skip
         except Exception as exc:
             if len(batch) > 1:
                 for item in batch:  # one at a time: each delivery's trouble is its own
@@ -95,16 +94,13 @@ class Intake:
         for item, outcome in zip(batch, outcomes, strict=True):
             item.answer.set_result(outcome)
 
-    def _receive(self, session: Session, item: _Item) -> deliveries.Outcome:
-        return deliveries.receive(session, item.event, item.delivery_id, self.settings,
-                                  jobs=self.jobs, only=item.only)  # fmt: skip
-
     def _failed(self, item: _Item, exc: Exception) -> None:
         """A delivery that failed alone: a duplicate recorded meanwhile by another
         process is answered as one; anything else is the caller's error."""
         if isinstance(exc, IntegrityError):
             with self.sessions() as session:
-                seen = deliveries.earlier(session, item.event, item.delivery_id, item.only)
+                arrival = item.arrival
+                seen = deliveries.earlier(session, arrival.event, arrival.delivery_id, arrival.only)
             if seen is not None:
                 item.answer.set_result(seen)
                 return

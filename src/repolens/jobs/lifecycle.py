@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.errors import NotFoundError
@@ -66,25 +66,67 @@ def trigger(
     pushes to the same branch that have not started moot; a pull request's new
     head, its older heads."""
     waiting = _waiting(session, project_id, ref) if reason == "manual" else None
-    run = waiting or queue(session, project_id, reason, ref, priority or PRIORITY.get(reason),
-                           source)  # fmt: skip
+    run = waiting
+    if run is None:
+        wanted = runs.Wanted(project_id, reason, ref, priority or PRIORITY.get(reason, "default"),
+                             source or runs.Source())  # fmt: skip
+        run = request_all(session, [wanted])[0]
+        if run is None:
+            raise NotFoundError(f"project {project_id} not found")
     if reason == "manual":
         session.add(RefreshRequest(project_id=project_id, run_id=run.id,
                                    requested_by=requested_by, reason=note))  # fmt: skip
-    if waiting is None and reason in ("push", "pull_request"):
-        for moot in session.scalars(_older(run)):
-            supersede(session, moot, run)
-        session.flush()
     return run, waiting is None
 
 
-def _older(run: Run) -> Select[Run]:
-    """The queued runs RUN makes moot: the same branch's pushes, or the same
-    pull request's earlier heads."""
-    same = (Run.pull_request == run.pull_request if run.trigger == "pull_request"
-            else Run.ref == run.ref)  # fmt: skip
-    return select(Run).where(Run.project_id == run.project_id, Run.trigger == run.trigger, same,
-                             Run.status == RunStatus.QUEUED, Run.id < run.id)  # fmt: skip
+MOOTING = ("push", "pull_request")  # the triggers whose newer run makes an older one moot
+
+
+def request_all(session: Session, wanted: list[runs.Wanted]) -> list[Run | None]:
+    """Runs for WANTED, queued together (None where the project is gone), and
+    the queued runs they make moot superseded: a push makes older pushes to the
+    same branch moot, a pull request's new head its older heads. A batch of
+    forge deliveries is a handful of statements, however many it holds."""
+    made = runs.create_all(session, wanted, tasks.SCAN.name)
+    fresh = [run for run in made if run is not None]
+    for run in fresh:
+        _queued(session, run)
+    _supersede_older(session, [run for run in fresh if run.trigger in MOOTING])
+    return made
+
+
+def _supersede_older(session: Session, fresh: list[Run]) -> None:
+    """Supersede every queued run older than the newest of FRESH on its line
+    (`_line`), in one query for all of them."""
+    newest: dict[tuple[Any, ...], Run] = {}
+    for run in fresh:
+        line = _line(run)
+        if line not in newest or run.id > newest[line].id:
+            newest[line] = run
+    if not newest:
+        return
+    candidates = session.scalars(
+        select(Run).where(
+            Run.status == RunStatus.QUEUED,
+            Run.project_id.in_({run.project_id for run in fresh}),
+            Run.trigger.in_({run.trigger for run in fresh}),
+            or_(Run.ref.in_({run.ref for run in fresh if run.ref is not None}),
+                Run.pull_request.in_({run.pull_request for run in fresh
+                                      if run.pull_request is not None})),
+        ).order_by(Run.id)
+    )  # fmt: skip
+    for run in candidates:
+        by = newest.get(_line(run))
+        if by is not None and run.id < by.id:
+            supersede(session, run, by)
+    session.flush()
+
+
+def _line(run: Run) -> tuple[Any, ...]:
+    """Which runs a newer one makes moot: the same branch's pushes, or the same
+    pull request's heads."""
+    same = run.pull_request if run.trigger == "pull_request" else run.ref
+    return (run.project_id, run.trigger, same)
 
 
 def close_pull_request(session: Session, project_id: int, number: int,
@@ -121,12 +163,17 @@ def queue(
     priority: str | None = None,
     source: runs.Source | None = None,
 ) -> Run:
-    """A new run of the project, queued, with the message that sends its scan."""
+    """A new run of the project, queued, with the message that sends its scan;
+    nothing is superseded (`request_all` is what a trigger does)."""
     run = runs.create(session, project_id, trigger=reason, ref=ref,
                       priority=priority or "default", topic=tasks.SCAN.name,
                       source=source)  # fmt: skip
-    tell(session, lambda feed: feed.queued(run))
+    _queued(session, run)
     return run
+
+
+def _queued(session: Session, run: Run) -> None:
+    tell(session, lambda feed: feed.queued(run))
 
 
 def start(session: Session, run_id: int, worker: str, picked_up: datetime) -> Run | None:
@@ -209,9 +256,13 @@ def tell(session: Session, said: Tell) -> None:
 
 
 def publish(session: Session, feed: Feed) -> None:
-    """Tell FEED what SESSION's committed transitions caused, in order."""
-    for said in session.info.pop(_EVENTS, []):
-        said(feed)
+    """Tell FEED what SESSION's committed transitions caused, in order and
+    together."""
+    told = session.info.pop(_EVENTS, [])
+    if told:
+        with feed.gathered() as together:
+            for said in told:
+                said(together)
 
 
 def forget(session: Session) -> None:

@@ -2,9 +2,10 @@
 dispatcher hands pending messages to the queue and marks them sent. If the
 queue is down the message stays pending and goes out on a later pass.
 
-A process that sends its own messages as they commit (`send_on_commit`) writes
-them with a lease (`send_after`): the dispatcher leaves them alone until then,
-so a pass between the commit and the mark does not send them a second time.
+A process that sends its own messages as they commit (`send_on_commit`, from a
+thread of its own) writes them with a lease (`send_after`): the dispatcher
+leaves them alone until then, so a pass between the commit and the mark does
+not send them a second time.
 If that process dies before sending, the dispatcher sends them when the lease
 runs out; if the send fails, the lease is given up at once."""
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime
 from typing import Any
 
@@ -30,20 +30,18 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 30  # longer than a send can take, retries included
 
 
-def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed) -> Marker:
+def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed) -> Sender:
     """From now on, what a session of SESSIONS committed is told to FEED (the
-    lifecycle's events) and its outbox messages are sent, from memory and in
-    the committing thread; they are marked sent a moment later, by the returned
-    Marker. What cannot go out then is left to the dispatcher."""
+    lifecycle's events, in the committing thread, before anything is sent) and
+    its outbox messages are handed to the returned Sender, which sends them at
+    once from a thread of its own. What cannot go out then is left to the
+    dispatcher."""
     sessions.configure(info={**sessions.kw.get("info", {}), runs.SENDS_WITHIN: LEASE_SECONDS})
-    marker = Marker(sessions)
+    sender = Sender(sessions, queue)
 
     def committed(session: Session) -> None:
         lifecycle.publish(session, feed)  # `run.queued` before the worker can say it started
-        try:
-            send(runs.announced(session), sessions, queue, marker)
-        except Exception:  # the lease runs out and the dispatcher sends; the claim dedupes
-            log.exception("sending committed triggers failed")
+        sender.add(runs.announced(session))
 
     def rolled_back(session: Session) -> None:
         session.info.pop(runs.ANNOUNCED, None)
@@ -51,72 +49,97 @@ def send_on_commit(sessions: sessionmaker[Session], queue: JobQueue, feed: Feed)
 
     event.listen(sessions, "after_commit", committed)
     event.listen(sessions, "after_rollback", rolled_back)
-    return marker
+    return sender
 
 
-class Marker:
-    """Marks sent messages dispatched in batches, from a thread of its own, a
-    moment after they went out: off the trigger's path (where it would compete
-    with the worker starting the run), and one UPDATE for many under load. The
-    lease keeps the dispatcher off them meanwhile; a process that dies with
-    marks unwritten costs a second send when the lease runs out, which the
-    run's claim makes harmless."""
+class Sender:
+    """Sends committed messages, in the order they were committed, from a thread
+    of its own: whoever committed goes on at once (a webhook's answer does not
+    wait for the broker, and a batch of deliveries is written while the last
+    one's messages go out). It marks them sent a moment later, many in one
+    UPDATE. The lease keeps the dispatcher off them meanwhile; a process that
+    dies before sending or marking costs a send when the lease runs out, which
+    the run's claim makes harmless. What cannot be sent is handed to the
+    dispatcher at once, with the error."""
 
-    def __init__(self, sessions: sessionmaker[Session], linger: float = 0.1) -> None:
-        self.sessions, self.linger = sessions, linger
-        self._ids: list[int] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
+    def __init__(self, sessions: sessionmaker[Session], queue: JobQueue,
+                 linger: float = 0.1) -> None:  # fmt: skip
+        self.sessions, self.queue, self.linger = sessions, queue, linger
+        self._pending: list[runs.Announcement] = []
+        self._sending = False
+        self._marks: list[int] = []
+        self._changed = threading.Condition()
+        self._marking = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def add(self, message_ids: list[int]) -> None:
-        with self._lock:
-            self._ids.extend(message_ids)
+    def add(self, announced: list[runs.Announcement]) -> None:
+        if not announced:
+            return
+        with self._changed:
+            self._pending.extend(announced)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="repolens-outbox-marks",
+                self._thread = threading.Thread(target=self._run, name="repolens-outbox-sender",
                                                 daemon=True)  # fmt: skip
                 self._thread.start()
-        self._wake.set()
+            self._changed.notify_all()
+
+    def drain(self, seconds: float = 30.0) -> None:
+        """Wait until what was handed in has gone out (or gone to the dispatcher),
+        then write the marks."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pending and not self._sending, seconds)
+        self.flush()
 
     def flush(self) -> None:
-        """Write the marks now (at shutdown)."""
-        with self._lock:
-            taken, self._ids = self._ids, []
-        if taken:
-            with self.sessions.begin() as session:
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(taken), OutboxMessage.dispatched_at.is_(None))
-                    .values(dispatched_at=now(), attempts=OutboxMessage.attempts + 1)
-                )
+        """Write the marks of what went out, now."""
+        with self._marking:
+            taken, self._marks = self._marks, []
+            if taken:
+                with self.sessions.begin() as session:
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(taken), OutboxMessage.dispatched_at.is_(None))
+                        .values(dispatched_at=now(), attempts=OutboxMessage.attempts + 1)
+                    )
 
     def close(self) -> None:
-        """Write what is left as the process stops. If the database is away, those
-        messages go out a second time when their lease runs out."""
+        """Send and mark what is left as the process stops. If the database is
+        away, those messages go out a second time when their lease runs out."""
         try:
-            self.flush()
+            self.drain(10)
         except Exception:
             log.exception("marking sent outbox messages at shutdown failed")
 
     def _run(self) -> None:
         while True:
-            self._wake.wait()
-            time.sleep(self.linger)  # gather what goes out meanwhile
-            self._wake.clear()
+            with self._changed:
+                # Marks wait a moment for company; with none to write, wait for work.
+                linger = self.linger if self._marks else None
+                self._changed.wait_for(lambda: bool(self._pending), linger)
+                taken, self._pending = self._pending, []
+                self._sending = bool(taken)
             try:
-                self.flush()
+                if taken:
+                    sent = send(taken, self.sessions, self.queue)
+                    with self._marking:
+                        self._marks += sent
+                if not taken or len(self._marks) >= MARKS_AT_ONCE:
+                    self.flush()
             except Exception:  # the database is away: their leases run out instead
-                log.exception("marking sent outbox messages failed")
+                log.exception("sending or marking committed outbox messages failed")
+            finally:
+                with self._changed:
+                    self._sending = False
+                    self._changed.notify_all()
 
 
-def send(
-    announced: list[runs.Announcement],
-    sessions: sessionmaker[Session],
-    queue: JobQueue,
-    marker: Marker,
-) -> int:
-    """Send committed messages straight away and hand them to MARKER; what could
-    not be sent is handed to the dispatcher at once, with the error."""
+MARKS_AT_ONCE = 500  # under steady load, marks are written at least this often
+
+
+def send(announced: list[runs.Announcement], sessions: sessionmaker[Session],
+         queue: JobQueue) -> list[int]:  # fmt: skip
+    """Send committed messages straight away; returns the ids of those sent. What
+    could not be sent is handed to the dispatcher at once, with the error."""
     sent: list[int] = []
     failure: Exception | None = None
     for announcement in announced:
@@ -126,8 +149,6 @@ def send(
             failure = exc
             break
         sent.append(announcement.message_id)
-    if sent:
-        marker.add(sent)
     unsent = [announcement.message_id for announcement in announced[len(sent) :]]
     if unsent:
         with sessions.begin() as session:
@@ -138,7 +159,7 @@ def send(
                     send_after=None, attempts=OutboxMessage.attempts + 1, last_error=_error(failure)
                 )
             )
-    return len(sent)
+    return sent
 
 
 def dispatch(

@@ -34,7 +34,7 @@ class JobRuntime:
         self.sessions = sessions
         self.feed = feed or Feed(None)
         self.queue: JobQueue = self._queue()
-        self.marker = outbox.send_on_commit(sessions, self.queue, self.feed)
+        self.sender = outbox.send_on_commit(sessions, self.queue, self.feed)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch, name="repolens-outbox",
@@ -84,7 +84,7 @@ class JobRuntime:
         self._stopping.set()
         self._wake.set()
         self._dispatcher.join(10)
-        self.marker.close()
+        self.sender.close()
         if isinstance(self.queue, LocalQueue):
             self.queue.stop()
 

@@ -6,11 +6,13 @@ run: the database is the truth, and a client that missed events refetches."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from repolens.realtime.events import TERMINAL
-from repolens.realtime.hub import Hub
+from repolens.realtime.hub import Hub, Publication
 from repolens.storage.models import Run
 
 log = logging.getLogger(__name__)
@@ -20,8 +22,22 @@ FINDINGS_PER_BATCH = 100
 
 
 class Feed:
-    def __init__(self, hub: Hub | None) -> None:
+    def __init__(self, hub: Hub | None, gathering: list[Publication] | None = None) -> None:
         self.hub = hub
+        self._gathering = gathering
+
+    @contextlib.contextmanager
+    def gathered(self) -> Iterator[Feed]:
+        """A feed whose events go out together as the block ends: one round trip
+        to a shared hub for all the events of a committed transaction."""
+        gathering: list[Publication] = []
+        yield Feed(self.hub, gathering)
+        if self.hub is None or not gathering:
+            return
+        try:
+            self.hub.publish_all(gathering)
+        except Exception as exc:  # the event bus is away: what it tells of goes on
+            log.warning("%d events not published: %s", len(gathering), exc)
 
     def queued(self, run: Run) -> None:
         self._run(run, "run.queued", priority=run.priority, trigger=run.trigger, ref=run.ref)
@@ -61,6 +77,9 @@ class Feed:
 
     def _publish(self, type: str, channels: list[str], data: dict[str, Any], about: str) -> None:
         if self.hub is None:
+            return
+        if self._gathering is not None:
+            self._gathering.append(Publication(type, channels, data))
             return
         try:
             self.hub.publish(type, channels, data)

@@ -28,12 +28,25 @@ class History:
     complete: bool = True
 
 
+@dataclass(frozen=True)
+class Publication:
+    """One event to publish: its TYPE, the CHANNELS it goes to, its DATA."""
+
+    type: str
+    channels: Sequence[str]
+    data: dict[str, Any]
+
+
 class Hub(Protocol):
     backend: str
 
     def publish(self, type: str, channels: Sequence[str], data: dict[str, Any]) -> list[Event]:
         """Append an event to each of CHANNELS' histories and fan them out, at
         once; returns them with their seqs."""
+
+    def publish_all(self, publications: Sequence[Publication]) -> None:
+        """Publish each of PUBLICATIONS as `publish` would, in order, together
+        (one round trip to a shared hub)."""
 
     def history(self, channel: str, after: int = 0, epoch: str | None = None) -> History:
         """The kept events of CHANNEL with seq > AFTER (in EPOCH, when given)."""

@@ -6,6 +6,7 @@ the lifecycle's to say (`repolens.jobs.lifecycle`); here is only how."""
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,16 +17,21 @@ from sqlalchemy import (
     Insert,
     Integer,
     String,
+    Text,
     bindparam,
+    cast,
+    column,
     func,
     insert,
     literal,
     select,
-    true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
+from sqlalchemy.types import TypeEngine
 
 from repolens.errors import NotFoundError
 from repolens.storage.models import OutboxMessage, Run, could_exist, now
@@ -45,23 +51,12 @@ def create(
     source: Source | None = None,
 ) -> Run:
     """A queued run of the project (its default branch unless REF; SOURCE's
-    commit when it names one) with its outbox message on TOPIC (`message(run)`).
-    On PostgreSQL that is one statement, as it is on the path of every trigger;
-    elsewhere two."""
-    if priority not in PRIORITIES:
-        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
-    moment, source = now(), source or Source()
-    params = {"project_id": project_id, "trigger": trigger, "ref": ref, "priority": priority,
-              "job_id": _job_id(), "moment": moment, "topic": topic,
-              "send_after": _send_after(session, moment), "commit": source.commit,
-              "pull_request": source.pull_request, "base_commit": source.base_commit,
-              "origin": dict(source.origin)}  # fmt: skip
-    inserted = _insert(session, params)
-    if inserted is None:
+    commit when it names one) with its outbox message on TOPIC (`message(run)`)."""
+    made = create_all(session, [Wanted(project_id, trigger, ref, priority, source or Source())],
+                      topic)[0]  # fmt: skip
+    if made is None:
         raise NotFoundError(f"project {project_id} not found")
-    run, message_id = inserted
-    _remember(session, Announcement(run, message_id, topic, message(run)))
-    return run
+    return made
 
 
 @dataclass(frozen=True)
@@ -75,14 +70,53 @@ class Source:
     origin: dict[str, Any] = field(default_factory=dict)
 
 
-def _insert(session: Session, params: dict[str, Any]) -> tuple[Run, int] | None:
+@dataclass(frozen=True)
+class Wanted:
+    """A run asked for: of PROJECT_ID, for TRIGGER, at REF (None: the project's
+    branch), at PRIORITY, with what its SOURCE says."""
+
+    project_id: int
+    trigger: str
+    ref: str | None = None
+    priority: str = "default"
+    source: Source = field(default_factory=Source)
+
+
+def create_all(session: Session, wanted: list[Wanted], topic: str) -> list[Run | None]:
+    """Queued runs for WANTED, in order (None where the project does not exist),
+    each with its outbox message on TOPIC. On PostgreSQL that is one statement
+    for all of them, as it is on the path of every trigger and of every batch
+    of forge deliveries; elsewhere two a run."""
+    if not wanted:
+        return []
+    for one in wanted:
+        if one.priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+    moment = now()
+    rows = [{"project_id": one.project_id, "trigger": one.trigger, "ref": one.ref,
+             "priority": one.priority, "job_id": _job_id(), "commit": one.source.commit,
+             "pull_request": one.source.pull_request, "base_commit": one.source.base_commit,
+             "origin": dict(one.source.origin)} for one in wanted]  # fmt: skip
+    shared = {"moment": moment, "topic": topic, "send_after": _send_after(session, moment)}
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(_run_with_message(), params).first()
-        return None if row is None else (row[0], int(row[1]))
-    run: Run | None = session.scalars(_run_only(), params).first()
-    if run is None:
-        return None
-    return run, _insert_message(session, params["topic"], message(run))
+        columns = {name: [row[name] for row in rows] for name in _WANTED}
+        columns["origin"] = [json.dumps(row["origin"]) for row in rows]
+        made = {run.job_id: (run, int(message_id))
+                for run, message_id in session.execute(_runs_with_messages(),
+                                                       {**columns, **shared})}  # fmt: skip
+    else:
+        made = {}
+        for row in rows:
+            run = session.scalars(_run_only(), {**row, **shared}).first()
+            if run is not None:
+                made[row["job_id"]] = (run, _insert_message(session, topic, message(run)))
+    found: list[Run | None] = []
+    for row in rows:
+        run, message_id = made.get(row["job_id"], (None, 0))
+        if run is not None:
+            _remember(session, Announcement(run, message_id, topic, message(run)))
+        found.append(run)
+    return found
 
 
 def renew_job(session: Session, run: Run, topic: str) -> None:
@@ -149,42 +183,76 @@ def _job_id() -> str:
     return f"run-{uuid.uuid4().hex}"
 
 
-def _run_insert() -> Insert:
-    """INSERT INTO runs … SELECT … FROM projects: no row when the project is
-    unknown. Every column is named: defaults computed in Python cannot be
-    taken inside a CTE."""
+# What each wanted run brings to its row, by name, and the SQL type it has there.
+_WANTED: dict[str, type[TypeEngine[Any]]] = {
+    "project_id": Integer, "trigger": String, "ref": String, "priority": String, "job_id": String,
+    "commit": String, "pull_request": Integer, "base_commit": String, "origin": Text,
+}  # fmt: skip
+
+
+def _run_insert(wanted: dict[str, Any], *, where: Any, order: Any = None) -> Insert:
+    """INSERT INTO runs … SELECT … FROM projects, taking each run's own values
+    from WANTED (its columns by name) for the projects WHERE chooses: no row
+    when the project is unknown. ORDER is the order their ids are given in.
+    Every column is named: defaults computed in Python cannot be taken inside
+    a CTE."""
     project = PROJECTS.c
     columns = {
         "project_id": project.id,
-        "trigger": bindparam("trigger", type_=String),
-        "ref": func.coalesce(bindparam("ref", type_=String), project.default_branch),
-        "priority": bindparam("priority", type_=String),
+        "trigger": wanted["trigger"],
+        "ref": func.coalesce(wanted["ref"], project.default_branch),
+        "priority": wanted["priority"],
         "status": literal("queued"),
-        "job_id": bindparam("job_id", type_=String),
+        "job_id": wanted["job_id"],
         "queued_at": bindparam("moment", type_=RUNS.c.queued_at.type),
         "progress": literal(0),
         "attempts": literal(0),
         "cancel_requested": literal(False),
         "summary": literal({}, JSON),
-        "commit_sha": bindparam("commit", type_=String),
-        "pull_request": bindparam("pull_request", type_=Integer),
-        "base_commit": bindparam("base_commit", type_=String),
-        "origin": bindparam("origin", type_=JSON),
+        "commit_sha": wanted["commit"],
+        "pull_request": wanted["pull_request"],
+        "base_commit": wanted["base_commit"],
+        "origin": wanted["origin"],
     }
-    chosen = select(*columns.values()).where(project.id == bindparam("project_id"))
+    chosen = select(*columns.values()).where(where)
+    if order is not None:
+        chosen = chosen.order_by(order)
     return insert(RUNS).from_select(list(columns), chosen, include_defaults=False)
 
 
 @functools.cache
 def _run_only() -> ExecutableReturnsRows:
-    return select(Run).from_statement(_run_insert().returning(*RUNS.c))
+    """One run, its values bound one by one."""
+    wanted: dict[str, ColumnElement[Any]] = {
+        name: bindparam(name, type_=kind) for name, kind in _WANTED.items()
+    }
+    wanted["origin"] = bindparam("origin", type_=JSON)
+    inserted = _run_insert(wanted, where=PROJECTS.c.id == wanted["project_id"])
+    return select(Run).from_statement(inserted.returning(*RUNS.c))
 
 
 @functools.cache
-def _run_with_message() -> ExecutableReturnsRows:
-    """The run and its outbox message in one PostgreSQL statement (data-modifying
-    CTEs); the payload is `message(run)`, built in SQL."""
-    queued = _run_insert().returning(*RUNS.c).cte("queued_run")
+def _runs_with_messages() -> ExecutableReturnsRows:
+    """Many runs and their outbox messages in one PostgreSQL statement: the runs'
+    values come as one array a column (`unnest`), the messages are written by a
+    data-modifying CTE, their payload `message(run)` built in SQL. The runs'
+    ids follow the order they were asked for: the newest push is the last."""
+    arrays = [bindparam(name, type_=ARRAY(kind)) for name, kind in _WANTED.items()]
+    rows = (
+        func.unnest(*arrays)
+        .table_valued(
+            *(column(name, kind) for name, kind in _WANTED.items()),
+            name="wanted",
+            with_ordinality="position",
+        )
+        .render_derived()
+    )
+    wanted: dict[str, ColumnElement[Any]] = {name: rows.c[name] for name in _WANTED}
+    wanted["origin"] = cast(rows.c.origin, JSON)
+    inserted = _run_insert(
+        wanted, where=PROJECTS.c.id == rows.c.project_id, order=rows.c.position
+    )  # ids in the order they were asked for
+    queued = inserted.returning(*RUNS.c).cte("queued_runs")
     send_after = bindparam("send_after", type_=OUTBOX.c.send_after.type)
     payload = func.json_build_object("run_id", queued.c.id, "priority", queued.c.priority,
                                      "job_id", queued.c.job_id)  # fmt: skip
@@ -201,10 +269,12 @@ def _run_with_message() -> ExecutableReturnsRows:
             ),
             include_defaults=False,
         )
-        .returning(OUTBOX.c.id)
-        .cte("queued_message")
+        .returning(OUTBOX.c.id, OUTBOX.c.payload)
+        .cte("queued_messages")
     )
-    both = select(queued, written.c.id.label("message_id")).join_from(queued, written, true())
+    both = select(queued, written.c.id.label("message_id")).join_from(
+        queued, written, queued.c.id == written.c.payload["run_id"].as_integer()
+    )
     return select(Run, both.selected_columns.message_id).from_statement(both)
 
 

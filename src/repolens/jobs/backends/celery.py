@@ -131,8 +131,10 @@ def configuration(settings: Settings) -> dict[str, Any]:
                                       "interval_step": 0.5, "interval_max": 1},
         "broker_connection_timeout": 2,
         "broker_transport_options": _transport_options(settings),
+        # Workers tell monitors (Flower) of their tasks. A `task-sent` event per message
+        # is not sent: it would double the broker's work on every trigger, and the run's
+        # own events already say it was queued.
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
         "beat_schedule": BEAT_SCHEDULE,
     }  # fmt: skip
 
@@ -203,10 +205,10 @@ def _register_tasks(app: Celery, settings: Settings, scanner: Callable[..., Repo
             log.warning("REPOLENS_EVENTS_URL is not set: this worker's live events reach no one")
         feed = Feed(hub.create(settings))
         sessions = db.sessions(db.engine(settings))
-        marker = outbox.send_on_commit(sessions, CeleryQueue(app), feed)
+        sender = outbox.send_on_commit(sessions, CeleryQueue(app), feed)
         # A pool process (or a solo worker) that stops writes its marks first.
         for stopping in (signals.worker_process_shutdown, signals.worker_shutdown):
-            stopping.connect(lambda **_: marker.close(), weak=False)
+            stopping.connect(lambda **_: sender.close(), weak=False)
         return Context(settings, sessions, CeleryQueue(app), feed,
                        scanner=_within_limit(scanner, settings))  # fmt: skip
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from repolens.realtime import events
 from repolens.realtime.events import Event
-from repolens.realtime.hub import History, Listener, covering
+from repolens.realtime.hub import History, Listener, Publication, covering
 
 
 class MemoryHub:
@@ -40,6 +40,10 @@ class MemoryHub:
                 for listener in self._listeners:
                     listener(event)
         return published
+
+    def publish_all(self, publications: Sequence[Publication]) -> None:
+        for one in publications:
+            self.publish(one.type, one.channels, one.data)
 
     def history(self, channel: str, after: int = 0, epoch: str | None = None) -> History:
         with self._lock:

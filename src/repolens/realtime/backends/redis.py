@@ -21,7 +21,7 @@ import redis
 
 from repolens.realtime import events
 from repolens.realtime.events import Event
-from repolens.realtime.hub import History, Listener, covering
+from repolens.realtime.hub import History, Listener, Publication, covering
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,26 @@ class RedisHub:
 
     def publish(self, type: str, channels: Sequence[str], data: dict[str, Any]) -> list[Event]:
         bodies = [events.body(type, channel, data) for channel in channels]
-        keys = [key for channel in channels for key in _keys(channel)]
-        args: list[str | int] = [self.keep, self.fanout, uuid.uuid4().hex[:12], self.keep_seconds]
-        args += [json.dumps(fields, separators=(",", ":")) for fields in bodies]
-        numbered = self._publish(keys=keys, args=args)
+        numbered = self._publish(*self._script(bodies))
         return [events.from_body(int(seq), str(epoch), fields)
                 for (seq, epoch), fields in zip(numbered, bodies, strict=True)]  # fmt: skip
+
+    def publish_all(self, publications: Sequence[Publication]) -> None:
+        """One pipeline of scripts: one round trip for all (and one to make sure
+        the script is loaded)."""
+        with self._client.pipeline(transaction=False) as pipe:
+            for one in publications:
+                keys, args = self._script([events.body(one.type, channel, one.data)
+                                           for channel in one.channels])  # fmt: skip
+                self._publish(keys, args, client=pipe)
+            pipe.execute()
+
+    def _script(self, bodies: list[dict[str, Any]]) -> tuple[list[str], list[str | int]]:
+        """The keys and arguments of the publishing script for BODIES."""
+        keys = [key for fields in bodies for key in _keys(fields["channel"])]
+        args: list[str | int] = [self.keep, self.fanout, uuid.uuid4().hex[:12], self.keep_seconds]
+        args += [json.dumps(fields, separators=(",", ":")) for fields in bodies]
+        return keys, args
 
     def history(self, channel: str, after: int = 0, epoch: str | None = None) -> History:
         seq_key, stream, epoch_key = _keys(channel)
