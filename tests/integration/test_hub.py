@@ -10,7 +10,7 @@ import pytest
 from repolens.realtime.backends.memory import MemoryHub
 from repolens.realtime.backends.redis import RedisHub
 from repolens.realtime.events import Event
-from repolens.realtime.hub import Hub
+from repolens.realtime.hub import Hub, Publication
 from tests.integration.databases import redis_url
 
 
@@ -37,6 +37,22 @@ def test_events_are_numbered_per_channel_from_one(hubs: tuple[Hub, Hub]) -> None
     assert [(e.channel, e.seq) for e in first + second] == [
         ("run:1", 1), ("project:9", 1), ("run:1", 2)]  # fmt: skip
     assert other.seq == 1 and other.wire()["channel"] == "run:2" and other.wire()["v"] == 1
+
+
+def test_events_published_together_are_numbered_and_kept_as_if_published_one_by_one(
+    hubs: tuple[Hub, Hub],
+) -> None:
+    hub, _ = hubs
+    hub.publish("run.queued", ["run:3"], {})
+    if isinstance(hub, RedisHub):
+        hub._client.script_flush()  # a Redis that restarted has forgotten the script
+    hub.publish_all([Publication("run.started", ["run:3", "global"], {"worker": "w"}),
+                     Publication("run.progress", ["run:3"], {"percent": 50})])  # fmt: skip
+
+    kept = hub.history("run:3").events
+    assert [(e.seq, e.type) for e in kept] == [
+        (1, "run.queued"), (2, "run.started"), (3, "run.progress")]  # fmt: skip
+    assert [(e.seq, e.data["worker"]) for e in hub.history("global").events] == [(1, "w")]
 
 
 def test_a_client_that_saw_seq_n_gets_exactly_what_came_after(hubs: tuple[Hub, Hub]) -> None:

@@ -76,14 +76,22 @@ class RedisHub:
                 for (seq, epoch), fields in zip(numbered, bodies, strict=True)]  # fmt: skip
 
     def publish_all(self, publications: Sequence[Publication]) -> None:
-        """One pipeline of scripts: one round trip for all (and one to make sure
-        the script is loaded)."""
-        with self._client.pipeline(transaction=False) as pipe:
-            for one in publications:
-                keys, args = self._script([events.body(one.type, channel, one.data)
-                                           for channel in one.channels])  # fmt: skip
-                self._publish(keys, args, client=pipe)
-            pipe.execute()
+        """One pipeline of the script by its digest: one round trip for all. A
+        Redis that lost the script (restarted) is given it again, and the
+        pipeline sent once more."""
+        scripts = [self._script([events.body(one.type, channel, one.data)
+                                 for channel in one.channels]) for one in publications]  # fmt: skip
+        for attempt in range(2):
+            with self._client.pipeline(transaction=False) as pipe:
+                for keys, args in scripts:
+                    pipe.evalsha(self._publish.sha, len(keys), *keys, *args)
+                try:
+                    pipe.execute()
+                    return
+                except redis.exceptions.NoScriptError:
+                    if attempt:
+                        raise
+                    self._publish.sha = self._client.script_load(_PUBLISH)
 
     def _script(self, bodies: list[dict[str, Any]]) -> tuple[list[str], list[str | int]]:
         """The keys and arguments of the publishing script for BODIES."""
