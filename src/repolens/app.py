@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from repolens import __version__
-from repolens.api import deps, errors
+from repolens.api import errors
 from repolens.api.live import sockets, stream
-from repolens.api.routes import deliveries, jobs, projects, runs, webhooks
+from repolens.api.routes import deliveries, jobs, people, projects, runs, webhooks
 from repolens.jobs.intake import Intake
 from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = JobRuntime(settings, app.state.sessions, Feed(app.state.hub))
         app.state.rooms = Rooms(app.state.hub, asyncio.get_running_loop(), settings.ws_queue_size)
         app.state.admissions = access.Admissions(settings.ws_connections_per_address)
+        app.state.doors = access.Doors(settings, app.state.sessions)
         app.state.jobs.start()
         app.state.intake = Intake(app.state.sessions, settings, app.state.jobs.queue)
         app.state.intake.start()
@@ -49,9 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="repolens", version=__version__, lifespan=lifespan)
     errors.install(app)
-    guarded = [Depends(deps.authorised)]
-    for router in (projects.router, runs.router, jobs.router, deliveries.router):
-        app.include_router(router, prefix="/api/v1", dependencies=guarded)
+    for router in (projects.router, runs.router, jobs.router, deliveries.router, people.router):
+        app.include_router(router, prefix="/api/v1")  # each route has its own access rule
     app.include_router(webhooks.router)  # forges prove themselves by signature
     app.include_router(stream.router, prefix="/api/v1")
     app.router.routes.extend(sockets.routes)

@@ -10,7 +10,9 @@ RepolensError
 ├── AnalyzerError              one analyzer failed; its step fails, not the scan
 │   ├── ToolError              an external tool exited badly or printed garbage
 │   └── ServiceNotProvided     an analyzer asked for a service its scan does not give
-├── NotFoundError              no project, run or report by that id (404)
+├── NotFoundError              no project, run or report by that id the caller may see (404)
+├── Unauthenticated            no proof of who is asking, or a proof that fails (401)
+├── Forbidden                  who is asking may see this, but not do that (403)
 ├── Conflict                   the request conflicts with what is stored (409)
 ├── GitError                   a git command failed
 ├── DeliveryFailed             a notification could not be delivered now (retried)
@@ -107,7 +109,11 @@ class OverTimeLimit(RepolensError):
 
 
 class Unauthenticated(RepolensError):
-    """A request without the proof it needs (a webhook's signature): 401."""
+    """A request without the proof it needs (a token, a webhook's signature): 401."""
+
+
+class Forbidden(RepolensError):
+    """You may not do that here."""
 
 
 class TooLarge(InputError):

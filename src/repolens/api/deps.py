@@ -1,16 +1,20 @@
-"""Request dependencies: a database session, and the one access check."""
+"""Request dependencies: a database session, and each route's one access rule."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request, params
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from repolens.errors import Unauthenticated
 from repolens.jobs.runtime import JobRuntime
-from repolens.security import access
+from repolens.security import access, policy
+from repolens.security.policy import Action, Principal
 from repolens.settings import Settings
+from repolens.storage.models import Delivery, Finding, Run, could_exist
 
 
 def settings(request: Request) -> Settings:
@@ -29,14 +33,84 @@ def jobs(request: Request) -> JobRuntime:
     return value
 
 
-def authorised(request: Request) -> None:
-    """Until users and roles exist: the REPOLENS_API_TOKEN as a bearer token, when set."""
-    token = access.bearer(request.headers.get("authorization"))
-    if access.authenticate(request.app.state.settings, token) is None:
-        raise HTTPException(401, "A valid bearer token is required.",
-                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+def who(request: Request) -> Principal | None:
+    """Who the request's bearer token stands for (None: no one)."""
+    doors: access.Doors = request.app.state.doors
+    return doors.principal(access.bearer(request.headers.get("authorization")))
 
+
+# What each kind of path parameter names, and how to find the project it belongs to.
+_OWNERS = {
+    "project_id": None,
+    "run_id": lambda key: select(Run.project_id).where(Run.id == key),
+    "finding_id": lambda key: select(Run.project_id).join(Finding, Finding.run_id == Run.id)
+    .where(Finding.id == key),
+    "delivery_id": lambda key: select(Delivery.project_id).where(Delivery.id == key),
+}  # fmt: skip
+
+
+class Rule:
+    """A route's access rule, the only one it has (the authorisation matrix
+    test fails on a route without exactly one): ACTION on the project that
+    the path parameter ON names (`project_id`, or a run, finding or delivery
+    of it), or on the instance when ON is None. SIGNED_IN lets anyone signed
+    in through (the route shows them only what they see); FORGE leaves the
+    proof to the route (a webhook's signature). The principal is kept on the
+    request for the route (`Caller`)."""
+
+    def __init__(self, action: Action | None, on: str | None = None, *,
+                 forge: bool = False) -> None:  # fmt: skip
+        if on is not None and on not in _OWNERS:
+            raise ValueError(f"no rule knows whose {on} is")
+        self.action, self.on, self.forge = action, on, forge
+
+    def __repr__(self) -> str:
+        if self.forge:
+            return "Rule(signed by the forge)"
+        return f"Rule({self.action or 'signed in'}{f' on {self.on}' if self.on else ''})"
+
+    def __call__(self, request: Request) -> Principal | None:
+        if self.forge:
+            return None
+        principal = who(request)
+        if principal is None:
+            raise Unauthenticated("a valid bearer token is required")
+        if self.action is not None:
+            project_id, what = self._project(request, principal)
+            policy.require(principal, self.action, project_id, what)
+        request.state.principal = principal
+        return principal
+
+    def _project(self, request: Request, principal: Principal) -> tuple[int | None, str]:
+        if self.on is None:
+            return None, "it"
+        raw = request.path_params.get(self.on, "")
+        key = int(raw) if str(raw).isdigit() and could_exist(int(raw)) else None
+        what = f"{self.on.removesuffix('_id')} {raw}"
+        owner = _OWNERS[self.on]
+        if owner is None or key is None:
+            return key, what
+        if principal.admin:
+            return 0, what  # every project is an admin's; the route says whether it exists
+        with request.app.state.sessions() as opened:
+            return opened.scalar(owner(key)), what
+
+
+def caller(request: Request) -> Principal:
+    """The principal the route's rule let in."""
+    value: Principal = request.state.principal
+    return value
+
+
+def allow(action: Action | None, on: str | None = None) -> list[params.Depends]:
+    """A route's `dependencies=`: its one rule."""
+    return [params.Depends(Rule(action, on))]
+
+
+SIGNED_IN = allow(None)
+FORGE = [params.Depends(Rule(None, forge=True))]
 
 DbSession = Annotated[Session, Depends(session)]
 Options = Annotated[Settings, Depends(settings)]
 Jobs = Annotated[JobRuntime, Depends(jobs)]
+Caller = Annotated[Principal, Depends(caller)]

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from repolens.errors import (
     Conflict,
+    Forbidden,
     InputError,
     NotFoundError,
     QueueUnavailable,
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # The first class an error is an instance of decides (a Refused is an InputError too).
 STATUS = {Refused: (422, "Refused"), NotFoundError: (404, "Not found"),
           TooLarge: (413, "Content too large"), Unauthenticated: (401, "Unauthenticated"),
+          Forbidden: (403, "Forbidden"),
           Conflict: (409, "Conflict"), InputError: (400, "Bad request"),
           QueueUnavailable: (503, "Service unavailable"),
           TooManyConnections: (429, "Too many connections")}  # fmt: skip
@@ -71,7 +73,8 @@ def install(app: FastAPI) -> None:
 
 
 # Every operation may answer these, each as a problem document.
-PROBLEMS = {400: "Bad request", 401: "A valid bearer token is required", 404: "Not found",
+PROBLEMS = {400: "Bad request", 401: "A valid bearer token is required",
+            403: "Not allowed to the caller", 404: "Not found",
             409: "Conflict", 413: "Content too large", 422: "Invalid or refused input",
             429: "Too many connections", 500: "Internal error",
             503: "Service unavailable"}  # fmt: skip

@@ -308,3 +308,83 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[ProblemField] | None = None
+
+
+Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+RoleName = Literal["viewer", "maintainer", "admin"]
+ScopeName = Literal["read", "write", "admin"]
+
+
+class UserIn(BaseModel):
+    username: Username
+    password: SecretStr | None = Field(
+        default=None,
+        description="12 characters or more; left out: the user signs in through single sign-on",
+    )
+    email: Annotated[str, Field(max_length=254)] | None = None
+    display_name: Name | None = None
+    admin: bool = Field(default=False, description="the instance's admin: every project, users")
+
+
+class UserPatch(BaseModel):
+    disabled: bool | None = None
+    admin: bool | None = None
+    display_name: Name | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str | None
+    display_name: str | None
+    admin: bool
+    disabled: bool
+    created_at: datetime
+
+
+class MemberIn(BaseModel):
+    role: RoleName
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: int
+    project_id: int
+    role: RoleName
+
+
+class TokenIn(BaseModel):
+    name: Name
+    scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=3)]
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=90, description="null: never expires"
+    )
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    hint: str = Field(description="the token's first characters, to recognise it by")
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenMade(TokenOut):
+    token: str = Field(description="shown this once; only its digest is kept")
+
+
+class Me(BaseModel):
+    name: str
+    user_id: int | None
+    admin: bool
+    scopes: list[str]
+    roles: dict[int, str] = Field(description="role by project id")

@@ -1,36 +1,84 @@
-"""Who may connect, and to which channels: the one place both are decided.
+"""Who is asking, and which channels they may hear: the doors of the service.
 
-Until users and roles exist there is one principal, the holder of
-`REPOLENS_API_TOKEN` (everyone, when it is not set), allowed every channel.
-Roles will replace `authenticate` and `may_subscribe`, nothing else."""
+A bearer token is either `REPOLENS_API_TOKEN` (an instance admin, for scripts)
+or a user's API token (`security.tokens`), which stands for its owner within
+its scopes (`security.identity.bearer_of`). A deployment with neither users
+nor that token knows only its local operator, who may do everything: the
+embedded default on one machine, until someone is given an account. What a
+principal may do is `security.policy`'s to say."""
 
 from __future__ import annotations
 
 import hmac
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from repolens.realtime.events import is_channel
+from repolens.security import identity, tokens
+from repolens.security.policy import Principal
 from repolens.settings import Settings
+from repolens.storage.models import Run, could_exist
+
+LOCAL = Principal("local", admin=True)
+INSTANCE = Principal("instance-token", admin=True)
 
 
-@dataclass(frozen=True)
-class Principal:
-    name: str
+class Doors:
+    """How this deployment tells who is asking (one per process)."""
 
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings, self.sessions = settings, sessions
+        self._closed = threading.Event()  # once someone has an account, for good
 
-def authenticate(settings: Settings, token: str | None) -> Principal | None:
-    """The principal TOKEN stands for; None when it stands for no one."""
-    expected = settings.api_token
-    if not expected:
-        return Principal("local")
-    if token and hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
-        return Principal("token")
-    return None
+    def principal(self, token: str | None) -> Principal | None:
+        """Who TOKEN stands for; None when it stands for no one."""
+        expected = self.settings.api_token
+        if (
+            token
+            and expected is not None
+            and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+        ):
+            return INSTANCE
+        if token and tokens.is_token(token):
+            with self.sessions.begin() as session:
+                return identity.bearer_of(session, token)
+        if expected is None and self._open():
+            return LOCAL
+        return None
 
+    def _open(self) -> bool:
+        """Whether no one has an account yet (then the local operator is in charge)."""
+        if self._closed.is_set():
+            return False
+        with self.sessions() as session:
+            if identity.any_exist(session):
+                self._closed.set()
+                return False
+        return True
 
-def may_subscribe(principal: Principal | None, channel: str) -> bool:
-    return principal is not None and is_channel(channel)
+    def may_subscribe(self, principal: Principal | None, channel: str) -> bool:
+        """Whether PRINCIPAL may hear CHANNEL: a run's or a project's when it sees
+        the project, its own user channel, and `global` for an instance admin."""
+        if principal is None or not is_channel(channel):
+            return False
+        kind, _, name = channel.partition(":")
+        if kind == "global":
+            return principal.admin
+        if kind == "user":
+            return principal.admin or str(principal.user_id) == name
+        number = int(name) if name.isdigit() else 0
+        if kind == "project":
+            return principal.sees(number)
+        if kind == "run" and could_exist(number):
+            with self.sessions() as session:
+                return principal.sees(
+                    session.scalar(select(Run.project_id).where(Run.id == number))
+                )
+        return False
 
 
 def bearer(header: str | None) -> str | None:

@@ -334,3 +334,66 @@ class Delivery(Base):
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(default=now)
     handled_ms: Mapped[float | None] = mapped_column(Float)
+
+
+class Role(StrEnum):
+    """What a member may do on a project, each including the one before."""
+
+    VIEWER = "viewer"  # reads
+    MAINTAINER = "maintainer"  # triggers, triages, edits the project and its webhooks
+    ADMIN = "admin"  # everything on the project, its members included
+
+
+class User(Base):
+    """Someone who signs in. `admin` is the instance's admin: every project, and users."""
+
+    __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # None: single sign-on only
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Membership(Base):
+    """A user's role on a project."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "project_id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class ApiToken(Base):
+    """A token a user made for scripts: only its digest is kept. SCOPES bound what
+    it may do within its owner's roles."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the whole token
+    hint: Mapped[str] = mapped_column(String(16))  # its first characters, to recognise it by
+    scopes: Mapped[list[Any]] = mapped_column(default=list)  # read, write, admin
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

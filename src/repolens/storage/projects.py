@@ -35,8 +35,12 @@ def by_name(session: Session, name: str) -> Project:
     return project
 
 
-def all(session: Session) -> list[Project]:
-    return list(session.scalars(select(Project).order_by(Project.id)))
+def all(session: Session, among: set[int] | None = None) -> list[Project]:
+    """Every project (those AMONG these ids, when given)."""
+    query = select(Project).order_by(Project.id)
+    if among is not None:
+        query = query.where(Project.id.in_(among))
+    return list(session.scalars(query))
 
 
 def update(session: Session, project_id: int, **fields: Any) -> Project:

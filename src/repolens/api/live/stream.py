@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from repolens.api import deps
+from repolens.api.deps import SIGNED_IN, Caller, allow
 from repolens.api.live import protocol, snapshots
 from repolens.api.live.sockets import encode
 from repolens.errors import InputError, NotFoundError, TooManyConnections
@@ -20,24 +20,28 @@ from repolens.realtime.events import Event, is_channel
 from repolens.realtime.hub import History
 from repolens.realtime.rooms import Message, Rooms, Subscriber
 from repolens.security import access
+from repolens.security.policy import Action
 
-router = APIRouter(dependencies=[Depends(deps.authorised)], tags=["realtime"])
+router = APIRouter(tags=["realtime"])
 
 
-@router.get("/realtime/stats")
+@router.get("/realtime/stats", dependencies=allow(Action.OPERATE))
 def stats(request: Request) -> dict[str, Any]:
     rooms: Rooms = request.app.state.rooms
     return {"backend": rooms.hub.backend, **rooms.stats()}
 
 
-@router.get("/events/{channel}", response_class=StreamingResponse)
+@router.get("/events/{channel}", response_class=StreamingResponse, dependencies=SIGNED_IN)
 async def server_sent_events(
-    request: Request, channel: str, last_event_id: str | None = Header(default=None)
+    request: Request, channel: str, caller: Caller, last_event_id: str | None = Header(default=None)
 ) -> StreamingResponse:
     """The channel as `text/event-stream`: each event's id is `<epoch>:<seq>`,
     so a reconnecting client's Last-Event-ID resumes where it left off."""
     if not is_channel(channel):
         raise InputError(f"not a channel: {channel!r}")
+    doors: access.Doors = request.app.state.doors
+    if not await run_in_threadpool(doors.may_subscribe, caller, channel):
+        raise NotFoundError(f"{channel} does not exist")  # or is not the caller's to hear
     state = await run_in_threadpool(snapshots.state, request.app.state.sessions, channel)
     if state is None:
         raise NotFoundError(f"{channel} does not exist")

@@ -10,10 +10,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from repolens.api import schemas
-from repolens.api.deps import DbSession, Jobs
+from repolens.api.deps import SIGNED_IN, DbSession, Jobs, allow
 from repolens.errors import QueueUnavailable
 from repolens.jobs import lifecycle
 from repolens.jobs.tasks import QUEUES
+from repolens.security.policy import Action
 from repolens.storage import models, runs
 from repolens.storage.models import TERMINAL, RunStatus, now
 
@@ -22,7 +23,7 @@ router = APIRouter(tags=["jobs"])
 RATE_WINDOW = timedelta(minutes=15)  # queue-status's rates are over this long
 
 
-@router.get("/jobs/queue-status", response_model=schemas.QueueStatus)
+@router.get("/jobs/queue-status", response_model=schemas.QueueStatus, dependencies=SIGNED_IN)
 def queue_status(session: DbSession, jobs: Jobs) -> schemas.QueueStatus:
     """What waits in each queue, the workers alive and what they consume, and
     how many runs went through lately."""
@@ -57,13 +58,19 @@ def _rates(session: Session) -> schemas.QueueRates:
     )
 
 
-@router.get("/jobs/{run_id}", response_model=schemas.RunOut)
+@router.get(
+    "/jobs/{run_id}", response_model=schemas.RunOut, dependencies=allow(Action.READ, "run_id")
+)
 def job(run_id: int, session: DbSession) -> models.Run:
     return runs.get(session, run_id)
 
 
-@router.post("/jobs/{run_id}/retry", status_code=status.HTTP_202_ACCEPTED,
-             response_model=schemas.RunOut)  # fmt: skip
+@router.post(
+    "/jobs/{run_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=schemas.RunOut,
+    dependencies=allow(Action.TRIGGER, "run_id"),
+)
 def retry(run_id: int, session: DbSession) -> models.Run:
     run = runs.get(session, run_id)
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
@@ -74,7 +81,9 @@ def retry(run_id: int, session: DbSession) -> models.Run:
     return run
 
 
-@router.delete("/jobs/{run_id}", response_model=schemas.RunOut)
+@router.delete(
+    "/jobs/{run_id}", response_model=schemas.RunOut, dependencies=allow(Action.TRIGGER, "run_id")
+)
 def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     """A queued run is taken back at once; a running one stops at its next check."""
     run = runs.get(session, run_id)
@@ -87,13 +96,13 @@ def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
     return run
 
 
-@router.get("/health", include_in_schema=True)
+@router.get("/health", include_in_schema=True, dependencies=SIGNED_IN)
 def health(session: DbSession) -> dict[str, str]:
     session.execute(text("SELECT 1"))
     return {"status": "ok", "database": "ok"}
 
 
-@router.get("/health/queue")
+@router.get("/health/queue", dependencies=SIGNED_IN)
 def health_queue(jobs: Jobs) -> dict[str, object]:
     """200 when the broker answers and every queue has a worker consuming it;
     otherwise a 503 problem saying which part is missing."""

@@ -6,30 +6,50 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import DbSession, Jobs, Options
+from repolens.api.deps import SIGNED_IN, Caller, DbSession, Jobs, Options, allow
 from repolens.jobs import lifecycle
-from repolens.security import project_fields
+from repolens.security import identity, project_fields
+from repolens.security.policy import Action
 from repolens.storage import models, projects
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.ProjectOut)
-def create(body: schemas.ProjectIn, session: DbSession, settings: Options) -> models.Project:
-    return projects.create(session, **project_fields.checked(body.model_dump(), settings))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.ProjectOut,
+    dependencies=allow(Action.CREATE),
+)
+def create(body: schemas.ProjectIn, session: DbSession, settings: Options,
+           caller: Caller) -> models.Project:  # fmt: skip
+    """A new project; a user who adds one is its admin."""
+    made = projects.create(session, **project_fields.checked(body.model_dump(), settings))
+    if caller.user_id is not None:
+        identity.add_member(session, caller.user_id, made.id, models.Role.ADMIN)
+    return made
 
 
-@router.get("", response_model=list[schemas.ProjectOut])
-def list_all(session: DbSession) -> list[models.Project]:
-    return projects.all(session)
+@router.get("", response_model=list[schemas.ProjectOut], dependencies=SIGNED_IN)
+def list_all(session: DbSession, caller: Caller) -> list[models.Project]:
+    """The projects the caller sees."""
+    return projects.all(session, caller.visible())
 
 
-@router.get("/{project_id}", response_model=schemas.ProjectOut)
+@router.get(
+    "/{project_id}",
+    response_model=schemas.ProjectOut,
+    dependencies=allow(Action.READ, "project_id"),
+)
 def get(project_id: int, session: DbSession) -> models.Project:
     return projects.get(session, project_id)
 
 
-@router.patch("/{project_id}", response_model=schemas.ProjectOut)
+@router.patch(
+    "/{project_id}",
+    response_model=schemas.ProjectOut,
+    dependencies=allow(Action.EDIT, "project_id"),
+)
 def update(
     project_id: int, body: schemas.ProjectPatch, session: DbSession, settings: Options
 ) -> models.Project:
@@ -37,7 +57,11 @@ def update(
     return projects.update(session, project_id, **fields)
 
 
-@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=allow(Action.MANAGE, "project_id"),
+)
 def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
     """The project goes with its runs; a queued run is taken back from the
     queue, a running one stops at its next heartbeat."""
@@ -47,7 +71,8 @@ def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
 
 
 @router.post("/{project_id}/refresh", status_code=status.HTTP_202_ACCEPTED,
-             response_model=schemas.RunOut)  # fmt: skip
+             response_model=schemas.RunOut,
+             dependencies=allow(Action.TRIGGER, "project_id"))  # fmt: skip
 def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> models.Run:
     """A manual scan: queued at high priority, answered at once. While a run of
     the same ref is still queued, that run is the answer."""
@@ -56,7 +81,11 @@ def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> mod
     return run
 
 
-@router.get("/{project_id}/plan", response_model=schemas.PlanOut)
+@router.get(
+    "/{project_id}/plan",
+    response_model=schemas.PlanOut,
+    dependencies=allow(Action.READ, "project_id"),
+)
 def plan(project_id: int, session: DbSession) -> schemas.PlanOut:
     projects.get(session, project_id)
     snapshot = session.scalar(
@@ -83,7 +112,11 @@ def plan(project_id: int, session: DbSession) -> schemas.PlanOut:
     )  # fmt: skip
 
 
-@router.get("/{project_id}/skills", response_model=list[schemas.SkillOut])
+@router.get(
+    "/{project_id}/skills",
+    response_model=list[schemas.SkillOut],
+    dependencies=allow(Action.READ, "project_id"),
+)
 def skills(project_id: int, session: DbSession) -> list[models.Skill]:
     latest = _latest_completed(session, project_id)
     if latest is None:
@@ -92,7 +125,11 @@ def skills(project_id: int, session: DbSession) -> list[models.Skill]:
     return list(session.scalars(query.order_by(models.Skill.confidence.desc())))
 
 
-@router.get("/{project_id}/score-history", response_model=list[schemas.ScorePoint])
+@router.get(
+    "/{project_id}/score-history",
+    response_model=list[schemas.ScorePoint],
+    dependencies=allow(Action.READ, "project_id"),
+)
 def score_history(project_id: int, session: DbSession) -> list[schemas.ScorePoint]:
     projects.get(session, project_id)
     completed = session.scalars(

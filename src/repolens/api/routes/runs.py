@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import Select, select
 
 from repolens.api import schemas
-from repolens.api.deps import DbSession
+from repolens.api.deps import SIGNED_IN, Caller, DbSession, allow
 from repolens.errors import NotFoundError
 from repolens.jobs import rendering
+from repolens.security.policy import Action
 from repolens.storage import models, results, runs
 
 router = APIRouter(tags=["runs"])
@@ -45,9 +46,10 @@ def _page(found: list[Any], limit: int, schema: type[Out]) -> schemas.Page[Out]:
     return schemas.Page(items=items, next_cursor=str(found[limit - 1].id) if more else None)
 
 
-@router.get("/runs", response_model=schemas.Page[schemas.RunOut])
+@router.get("/runs", response_model=schemas.Page[schemas.RunOut], dependencies=SIGNED_IN)
 def list_runs(
     session: DbSession,
+    caller: Caller,
     project_id: RowId = None,
     status: Text = None,
     trigger: Text = None,
@@ -62,20 +64,33 @@ def list_runs(
     )  # fmt: skip
     if cursor is not None:
         query = query.where(models.Run.id < cursor)
+    visible = caller.visible()
+    if visible is not None:  # the runs of the projects the caller sees
+        query = query.where(models.Run.project_id.in_(visible))
     return _page(list(session.scalars(query)), limit, schemas.RunOut)
 
 
-@router.get("/runs/{run_id}", response_model=schemas.RunOut)
+@router.get(
+    "/runs/{run_id}", response_model=schemas.RunOut, dependencies=allow(Action.READ, "run_id")
+)
 def get_run(run_id: int, session: DbSession) -> models.Run:
     return runs.get(session, run_id)
 
 
-@router.get("/runs/{run_id}/steps", response_model=list[schemas.StepOut])
+@router.get(
+    "/runs/{run_id}/steps",
+    response_model=list[schemas.StepOut],
+    dependencies=allow(Action.READ, "run_id"),
+)
 def steps(run_id: int, session: DbSession) -> list[models.Step]:
     return runs.get(session, run_id).steps
 
 
-@router.get("/runs/{run_id}/log", response_class=PlainTextResponse)
+@router.get(
+    "/runs/{run_id}/log",
+    response_class=PlainTextResponse,
+    dependencies=allow(Action.READ, "run_id"),
+)
 def log(run_id: int, session: DbSession) -> str:
     run = runs.get(session, run_id)
     lines = [f"run {run.id}: {run.status} ({run.trigger}, {run.ref or '-'})"]
@@ -89,7 +104,11 @@ def log(run_id: int, session: DbSession) -> str:
     return "\n".join(lines) + "\n"
 
 
-@router.get("/runs/{run_id}/findings", response_model=schemas.Page[schemas.FindingOut])
+@router.get(
+    "/runs/{run_id}/findings",
+    response_model=schemas.Page[schemas.FindingOut],
+    dependencies=allow(Action.READ, "run_id"),
+)
 def findings(
     run_id: int,
     session: DbSession,
@@ -124,7 +143,11 @@ def findings(
     return _page(list(session.scalars(query)), limit, schemas.FindingOut)
 
 
-@router.patch("/findings/{finding_id}", response_model=schemas.FindingOut)
+@router.patch(
+    "/findings/{finding_id}",
+    response_model=schemas.FindingOut,
+    dependencies=allow(Action.TRIAGE, "finding_id"),
+)
 def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> models.Finding:
     finding = session.get(models.Finding, finding_id) if models.could_exist(finding_id) else None
     if finding is None:
@@ -135,8 +158,11 @@ def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> model
     return finding
 
 
-@router.get("/runs/{run_id}/reports/{format}",
-            responses={200: {"content": {media: {} for media in MEDIA.values()}}})  # fmt: skip
+@router.get(
+    "/runs/{run_id}/reports/{format}",
+    responses={200: {"content": {media: {} for media in MEDIA.values()}}},
+    dependencies=allow(Action.READ, "run_id"),
+)
 def report(run_id: int, format: str, session: DbSession) -> FileResponse:
     run = runs.get(session, run_id)
     row = session.scalar(

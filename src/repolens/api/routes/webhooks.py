@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from repolens.api.deps import FORGE
 from repolens.errors import (
     InputError,
     NotFoundError,
@@ -40,13 +41,13 @@ router = APIRouter(tags=["webhooks"])
 INTAKE_SECONDS = 5.0  # a forge gives up after 10 s: answer before that, either way
 
 
-@router.post("/webhooks/{forge}", status_code=202)
+@router.post("/webhooks/{forge}", status_code=202, dependencies=FORGE)
 async def deployment_hook(forge: Forge, request: Request) -> JSONResponse:
     """A delivery signed with the deployment's secret for FORGE."""
     return await _deliver(request, HOOKS[forge], None)
 
 
-@router.post("/webhooks/{forge}/{project_id}", status_code=202)
+@router.post("/webhooks/{forge}/{project_id}", status_code=202, dependencies=FORGE)
 async def project_hook(forge: Forge, project_id: int, request: Request) -> JSONResponse:
     """A delivery signed with the project's own webhook secret; it concerns that
     project only."""

@@ -1,0 +1,147 @@
+"""Who is who: users, their roles on projects, their passwords and API tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from repolens.errors import Conflict, NotFoundError, Refused
+from repolens.security import passwords, tokens
+from repolens.security.policy import Principal, Scope
+from repolens.storage.models import ApiToken, Membership, Role, User, could_exist, now
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+LAST_USED_EVERY = timedelta(minutes=1)  # a token's last use is written at most this often
+
+
+def any_exist(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(User.id.is_not(None)))))
+
+
+def create(session: Session, username: str, *, password: str | None = None,
+           email: str | None = None, display_name: str | None = None,
+           admin: bool = False) -> User:  # fmt: skip
+    """A new user; Refused for a name that is not one, Conflict when it is taken."""
+    if not USERNAME.fullmatch(username):
+        raise Refused("a username is 1 to 64 lower-case letters, digits, '.', '_' or '-', "
+                      "starting with a letter or digit", field="username")  # fmt: skip
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    user = User(username=username, email=email, display_name=display_name, admin=admin,
+                password_hash=passwords.hashed(password) if password else None)  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id) if could_exist(user_id) else None
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found")
+    return user
+
+
+def by_name(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(f"user {username!r} not found")
+    return user
+
+
+def all(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def signed_in(session: Session, username: str, password: str) -> User | None:
+    """The enabled user USERNAME, when PASSWORD is theirs."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.disabled or not passwords.matches(user.password_hash, password):
+        return None
+    return user
+
+
+def add_member(session: Session, user_id: int, project_id: int, role: Role) -> Membership:
+    """Give USER_ID ROLE on PROJECT_ID (replacing the role they had there)."""
+    held = _membership(session, user_id, project_id)
+    if held is None:
+        held = Membership(user_id=user_id, project_id=project_id, role=role.value)
+        session.add(held)
+    held.role = role.value
+    session.flush()
+    return held
+
+
+def remove_member(session: Session, user_id: int, project_id: int) -> None:
+    held = _membership(session, user_id, project_id)
+    if held is None:
+        raise NotFoundError(f"user {user_id} is not a member of project {project_id}")
+    session.delete(held)
+
+
+def _membership(session: Session, user_id: int, project_id: int) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.project_id == project_id)
+    )
+
+
+def members(session: Session, project_id: int) -> list[Membership]:
+    return list(session.scalars(select(Membership).where(Membership.project_id == project_id)
+                                .order_by(Membership.user_id)))  # fmt: skip
+
+
+def principal(user: User, scopes: frozenset[Scope] | None = None) -> Principal:
+    """What USER may do, with a token of SCOPES (all, without one)."""
+    roles = {held.project_id: Role(held.role) for held in user.memberships}
+    return Principal(user.username, user.id, user.admin, roles,
+                     scopes if scopes is not None else frozenset(Scope))  # fmt: skip
+
+
+def issue_token(session: Session, user: User, name: str, scopes: list[Scope],
+                expires_in: timedelta | None = None) -> tuple[ApiToken, str]:  # fmt: skip
+    """A new token for USER; returns its record and the token itself, which is
+    not kept and cannot be shown again."""
+    if not scopes:
+        raise Refused("a token needs at least one scope", field="scopes")
+    secret = tokens.mint()
+    record = ApiToken(user_id=user.id, name=name[:100], digest=tokens.digest(secret),
+                      hint=tokens.hint(secret), scopes=sorted(s.value for s in set(scopes)),
+                      expires_at=now() + expires_in if expires_in else None)  # fmt: skip
+    session.add(record)
+    session.flush()
+    return record, secret
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
+                                .order_by(ApiToken.id)))  # fmt: skip
+
+
+def revoke_token(session: Session, token_id: int, owner: int | None = None) -> ApiToken:
+    """Revoke token TOKEN_ID (OWNER's, when given: another's is not found)."""
+    record = session.get(ApiToken, token_id) if could_exist(token_id) else None
+    if record is None or (owner is not None and record.user_id != owner):
+        raise NotFoundError(f"token {token_id} not found")
+    record.revoked_at = record.revoked_at or now()
+    return record
+
+
+def bearer_of(session: Session, token: str, moment: datetime | None = None) -> Principal | None:
+    """Who TOKEN stands for: its enabled owner, within its scopes, while it is
+    neither revoked nor expired. Its last use is noted (at most once a minute)."""
+    if not tokens.is_token(token):
+        return None
+    record = session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(token)))
+    moment = moment or now()
+    if record is None or record.revoked_at is not None:
+        return None
+    if record.expires_at is not None and record.expires_at <= moment:
+        return None
+    user = session.get(User, record.user_id)
+    if user is None or user.disabled:
+        return None
+    if record.last_used_at is None or moment - record.last_used_at >= LAST_USED_EVERY:
+        record.last_used_at = moment
+    return principal(user, frozenset(Scope(scope) for scope in record.scopes))
