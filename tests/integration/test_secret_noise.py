@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from repolens import scan
+from repolens.security import tokens
 from repolens.settings import Settings
 from tests.conftest import Repo
 
@@ -46,3 +47,17 @@ def test_placeholders_and_names_of_secrets_are_not_secrets_but_real_ones_are(
                  "    SECRET_KEY_INSECURE_PREFIX = 'django-insecure-'\n"})  # fmt: skip
     report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["secrets"]), settings)
     assert [f.line for f in report.findings] == [5]
+
+
+def test_a_leaked_repolens_token_is_found_as_one(
+    make_repo: Callable[..., Repo], settings: Settings
+) -> None:
+    leaked = tokens.mint()
+    repo = make_repo()
+    repo.commit({"deploy/ci.py": f'import os\n\nREPOLENS = "{leaked}"\n'})
+
+    report = scan.run(scan.ScanRequest(str(repo.path), analyzers=["secrets"]), settings)
+
+    (finding,) = report.findings
+    assert finding.line == 3 and "repolens API Token" in finding.title
+    assert leaked not in report.model_dump_json()  # the report masks it

@@ -13,7 +13,7 @@ from rich.console import Console
 from repolens import __version__, baseline, scan
 from repolens.analyzers.base import Severity
 from repolens.analyzers.registry import Registry
-from repolens.cli import database, progress, service, summary, watch
+from repolens.cli import database, people, progress, service, summary, watch
 from repolens.errors import RepolensError
 from repolens.git import arguments
 from repolens.git.scratch import Scratch
@@ -30,6 +30,9 @@ app = typer.Typer(
 
 app.add_typer(database.app, name="db")
 app.add_typer(service.project_app, name="project")
+app.add_typer(people.user_app, name="user")
+app.add_typer(people.member_app, name="member")
+app.add_typer(people.token_app, name="token")
 app.command("serve")(service.serve)
 app.command("runs")(service.runs_command)
 app.command("refresh")(service.refresh)

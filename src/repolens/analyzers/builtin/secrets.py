@@ -79,7 +79,9 @@ class SecretsAnalyzer:
             "rotate it and load it from the environment or a secret store.",
             category=Category.SECRETS,
             severity=Severity.HIGH,
-            confidence=Confidence.MEDIUM if "Keyword" in kind else Confidence.HIGH,
+            # A named kind of token is surer than a keyword or a merely random-looking
+            # string; where both report one value, the named kind speaks for it.
+            confidence=Confidence.MEDIUM if _generic(kind) else Confidence.HIGH,
             path=path,
             line=int(item["line"]),
             column=int(item["column"]) or None,
@@ -87,6 +89,10 @@ class SecretsAnalyzer:
             snippet=str(item["snippet"]),
             cwe=798,
         )
+
+
+def _generic(kind: str) -> bool:
+    return "Keyword" in kind or "High Entropy" in kind
 
 
 def _article(noun: str) -> str:

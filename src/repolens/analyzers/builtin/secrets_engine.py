@@ -178,14 +178,21 @@ def accepted(path: str) -> set[tuple[str, str]]:
         return set()
 
 
+OWN_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "secret_plugins.py")
+
+
 def main(arguments: list[str]) -> None:
-    from detect_secrets.settings import default_settings, get_plugins
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import get_plugins, transient_settings
 
     known: set[tuple[str, str]] = set()
     if arguments[:1] == ["--baseline"]:
         known, arguments = accepted(arguments[1]), arguments[2:]
     found = []
-    with default_settings():
+    every = [{"name": kind.__name__} for kind in get_mapping_from_secret_type_to_class().values()]
+    every.append({"name": "RepolensTokenDetector", "path": f"file://{OWN_PLUGINS}"})
+    with transient_settings({"plugins_used": every}):
+        get_mapping_from_secret_type_to_class.cache_clear()  # it was read without ours
         patterns = candidate_patterns(list(get_plugins()))
         for path in arguments:
             found += [record(path, secret) for secret in scan(path, patterns)
