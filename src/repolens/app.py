@@ -19,7 +19,7 @@ from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.realtime.rooms import Rooms
-from repolens.security import access
+from repolens.security import access, quotas
 from repolens.settings import Settings
 from repolens.storage import db
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rooms = Rooms(app.state.hub, asyncio.get_running_loop(), settings.ws_queue_size)
         app.state.admissions = access.Admissions(settings.ws_connections_per_address)
         app.state.doors = access.Doors(settings, app.state.sessions)
+        app.state.quotas = quotas.Quotas(settings)
         app.state.jobs.start()
         app.state.intake = Intake(app.state.sessions, settings, app.state.jobs.queue)
         app.state.intake.start()

@@ -18,6 +18,7 @@ RepolensError
 ├── DeliveryFailed             a notification could not be delivered now (retried)
 ├── QueueUnavailable           the job queue's broker cannot be reached now (503)
 ├── TooManyConnections         a client address holds as many live connections as allowed (429)
+├── OverLimit                  a rate limit is spent (429, with when to try again)
 ├── OverTimeLimit              a scan ran past its time limit and was stopped
 └── ScanAborted                the scan was cancelled between steps
 """
@@ -102,6 +103,14 @@ class QueueUnavailable(RepolensError):
 
 class TooManyConnections(RepolensError):
     """Too many live connections from this address."""
+
+
+class OverLimit(RepolensError):
+    """Too many requests: try again later."""
+
+    def __init__(self, message: str, headers: dict[str, str], retry_after: int) -> None:
+        super().__init__(message)
+        self.headers, self.retry_after = headers, retry_after
 
 
 class OverTimeLimit(RepolensError):

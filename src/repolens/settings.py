@@ -78,6 +78,26 @@ class Api(BaseModel):
     api_token: SecretStr | None = None  # when set, every API request needs it as a bearer token
     # How others reach this server (https://repolens.example.com): links in pull-request feedback.
     public_url: str | None = None
+    # Rate limits, as `limits` writes them ("60/minute", "5 per 5 minutes"): the requests of
+    # one token (or, without one, one address), a user's manual refreshes of one project, the
+    # projects one user adds. The local operator of a deployment without accounts has none.
+    rate_limit_api: str = "60/minute"
+    rate_limit_refresh: str = "5/5 minutes"
+    rate_limit_projects: str = "10/hour"
+    # Where the counts are kept: a redis:// URL shares them between processes; unset: the
+    # events' Redis when there is one, else this process's memory.
+    rate_limits_url: SecretStr | None = None
+
+    @field_validator("rate_limit_api", "rate_limit_refresh", "rate_limit_projects")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("not a rate limit; write it as 60/minute or 5 per 5 minutes") from None
+        return value
 
 
 class Jobs(BaseModel):
@@ -192,6 +212,11 @@ class Settings(BaseSettings, Forges, Guards, Live, Notifications, Jobs, Api, Ana
     model_config = SettingsConfigDict(
         env_prefix="REPOLENS_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
+
+    @property
+    def rate_limits(self) -> str:
+        """Where rate limits are counted: their own URL, else the events' Redis, else memory."""
+        return _plain(self.rate_limits_url) or self.events or "memory://"
 
     @property
     def events(self) -> str | None:

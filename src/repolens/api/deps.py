@@ -13,6 +13,7 @@ from repolens.errors import Unauthenticated
 from repolens.jobs.runtime import JobRuntime
 from repolens.security import access, policy
 from repolens.security.policy import Action, Principal
+from repolens.security.quotas import Budget, Quotas, Standing
 from repolens.settings import Settings
 from repolens.storage.models import Delivery, Finding, Run, could_exist
 
@@ -55,26 +56,31 @@ class Rule:
     the path parameter ON names (`project_id`, or a run, finding or delivery
     of it), or on the instance when ON is None. SIGNED_IN lets anyone signed
     in through (the route shows them only what they see); FORGE leaves the
-    proof to the route (a webhook's signature). The principal is kept on the
-    request for the route (`Caller`)."""
+    proof to the route (a webhook's signature); PUBLIC is a health probe's. The
+    principal is kept on the request for the route (`Caller`)."""
 
     def __init__(self, action: Action | None, on: str | None = None, *,
-                 forge: bool = False) -> None:  # fmt: skip
+                 forge: bool = False, public: bool = False) -> None:  # fmt: skip
         if on is not None and on not in _OWNERS:
             raise ValueError(f"no rule knows whose {on} is")
-        self.action, self.on, self.forge = action, on, forge
+        self.action, self.on, self.forge, self.public = action, on, forge, public
 
     def __repr__(self) -> str:
         if self.forge:
             return "Rule(signed by the forge)"
+        if self.public:
+            return "Rule(public)"
         return f"Rule({self.action or 'signed in'}{f' on {self.on}' if self.on else ''})"
 
     def __call__(self, request: Request) -> Principal | None:
-        if self.forge:
+        if self.forge or self.public:
             return None
         principal = who(request)
-        if principal is None:
+        if principal is None:  # guessing tokens is limited by address
+            spend(request, Budget.API, f"address:{_address(request)}")
             raise Unauthenticated("a valid bearer token is required")
+        if principal.limited:
+            spend(request, Budget.API, f"token:{principal.token_id}")
         if self.action is not None:
             project_id, what = self._project(request, principal)
             policy.require(principal, self.action, project_id, what)
@@ -96,6 +102,20 @@ class Rule:
             return opened.scalar(owner(key)), what
 
 
+def spend(request: Request, budget: Budget, *who: str) -> None:
+    """Count the request against BUDGET for WHO (OverLimit when it is spent); the
+    tightest standing is told in the answer's `RateLimit-*` headers."""
+    quotas: Quotas = request.app.state.quotas
+    standing = quotas.spend(budget, *who)
+    told: Standing | None = getattr(request.state, "rate", None)
+    if standing is not None and (told is None or standing.remaining < told.remaining):
+        request.state.rate = standing
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 def caller(request: Request) -> Principal:
     """The principal the route's rule let in."""
     value: Principal = request.state.principal
@@ -109,6 +129,7 @@ def allow(action: Action | None, on: str | None = None) -> list[params.Depends]:
 
 SIGNED_IN = allow(None)
 FORGE = [params.Depends(Rule(None, forge=True))]
+PUBLIC = [params.Depends(Rule(None, public=True))]
 
 DbSession = Annotated[Session, Depends(session)]
 Options = Annotated[Settings, Depends(settings)]

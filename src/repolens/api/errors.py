@@ -8,13 +8,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repolens.errors import (
     Conflict,
     Forbidden,
     InputError,
     NotFoundError,
+    OverLimit,
     QueueUnavailable,
     Refused,
     RepolensError,
@@ -31,7 +34,8 @@ STATUS = {Refused: (422, "Refused"), NotFoundError: (404, "Not found"),
           Forbidden: (403, "Forbidden"),
           Conflict: (409, "Conflict"), InputError: (400, "Bad request"),
           QueueUnavailable: (503, "Service unavailable"),
-          TooManyConnections: (429, "Too many connections")}  # fmt: skip
+          TooManyConnections: (429, "Too many connections"),
+          OverLimit: (429, "Too many requests")}  # fmt: skip
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -40,10 +44,16 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(RateHeaders)
+
     @app.exception_handler(RepolensError)
     async def domain(request: Request, exc: RepolensError) -> JSONResponse:
         known = (code for kind, code in STATUS.items() if isinstance(exc, kind))
         status, title = next(known, (500, "Error"))
+        if isinstance(exc, OverLimit):
+            response = problem(status, title, str(exc))
+            response.headers.update({**exc.headers, "Retry-After": str(exc.retry_after)})
+            return response
         if isinstance(exc, Refused) and exc.field:
             errors = [{"field": f"body.{exc.field}", "message": str(exc)}]
             return problem(status, title, str(exc), errors=errors)
@@ -76,7 +86,7 @@ def install(app: FastAPI) -> None:
 PROBLEMS = {400: "Bad request", 401: "A valid bearer token is required",
             403: "Not allowed to the caller", 404: "Not found",
             409: "Conflict", 413: "Content too large", 422: "Invalid or refused input",
-            429: "Too many connections", 500: "Internal error",
+            429: "Too many requests or connections", 500: "Internal error",
             503: "Service unavailable"}  # fmt: skip
 
 
@@ -97,3 +107,27 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             for code, description in PROBLEMS.items():
                 answers[str(code)] = {"description": description, "content": content}
     return schema
+
+
+class RateHeaders:
+    """Adds where the caller stands against its rate limits (`RateLimit-*`,
+    `X-RateLimit-*`), as the route's rule counted it, to every limited answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            standing = scope.get("state", {}).get("rate")
+            if message["type"] == "http.response.start" and standing is not None:
+                headers = MutableHeaders(scope=message)
+                for name, value in standing.headers().items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, sending)

@@ -92,11 +92,13 @@ def members(session: Session, project_id: int) -> list[Membership]:
                                 .order_by(Membership.user_id)))  # fmt: skip
 
 
-def principal(user: User, scopes: frozenset[Scope] | None = None) -> Principal:
-    """What USER may do, with a token of SCOPES (all, without one)."""
+def principal(user: User, token: ApiToken | None = None) -> Principal:
+    """What USER may do, with TOKEN (within its scopes; all, without one)."""
     roles = {held.project_id: Role(held.role) for held in user.memberships}
-    return Principal(user.username, user.id, user.admin, roles,
-                     scopes if scopes is not None else frozenset(Scope))  # fmt: skip
+    if token is None:
+        return Principal(user.username, user.id, user.admin, roles)
+    scopes = frozenset(Scope(scope) for scope in token.scopes)
+    return Principal(user.username, user.id, user.admin, roles, scopes, token.id)
 
 
 def issue_token(session: Session, user: User, name: str, scopes: list[Scope],
@@ -144,4 +146,4 @@ def bearer_of(session: Session, token: str, moment: datetime | None = None) -> P
         return None
     if record.last_used_at is None or moment - record.last_used_at >= LAST_USED_EVERY:
         record.last_used_at = moment
-    return principal(user, frozenset(Scope(scope) for scope in record.scopes))
+    return principal(user, record)

@@ -67,6 +67,13 @@ class Principal:
     admin: bool = False
     roles: Mapping[int, Role] = field(default_factory=dict)
     scopes: frozenset[Scope] = EVERY_SCOPE
+    token_id: int | None = None  # the API token it came with
+
+    @property
+    def limited(self) -> bool:
+        """Whether rate limits apply: to accounts, not to the local operator or
+        the holder of `REPOLENS_API_TOKEN`."""
+        return self.user_id is not None
 
     def may(self, action: Action, project_id: int | None = None) -> bool:
         """Whether it may do ACTION (on PROJECT_ID, for a project's action)."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Caller, DbSession, Jobs, Options, allow
+from repolens.api.deps import SIGNED_IN, Caller, DbSession, Jobs, Options, allow, spend
 from repolens.jobs import lifecycle
 from repolens.security import identity, project_fields
 from repolens.security.policy import Action
+from repolens.security.quotas import Budget
 from repolens.storage import models, projects
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -21,9 +22,11 @@ router = APIRouter(prefix="/projects", tags=["projects"])
     response_model=schemas.ProjectOut,
     dependencies=allow(Action.CREATE),
 )
-def create(body: schemas.ProjectIn, session: DbSession, settings: Options,
-           caller: Caller) -> models.Project:  # fmt: skip
+def create(body: schemas.ProjectIn, session: DbSession, settings: Options, caller: Caller,
+           request: Request) -> models.Project:  # fmt: skip
     """A new project; a user who adds one is its admin."""
+    if caller.limited:
+        spend(request, Budget.PROJECTS, f"user:{caller.user_id}")
     made = projects.create(session, **project_fields.checked(body.model_dump(), settings))
     if caller.user_id is not None:
         identity.add_member(session, caller.user_id, made.id, models.Role.ADMIN)
@@ -73,10 +76,15 @@ def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
 @router.post("/{project_id}/refresh", status_code=status.HTTP_202_ACCEPTED,
              response_model=schemas.RunOut,
              dependencies=allow(Action.TRIGGER, "project_id"))  # fmt: skip
-def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession) -> models.Run:
+def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, caller: Caller,
+            request: Request) -> models.Run:  # fmt: skip
     """A manual scan: queued at high priority, answered at once. While a run of
-    the same ref is still queued, that run is the answer."""
-    run, _new = lifecycle.trigger(session, project_id, "manual", body.ref, note=body.reason)
+    the same ref is still queued, that run is the answer. A user has a budget of
+    refreshes per project (REPOLENS_RATE_LIMIT_REFRESH)."""
+    if caller.limited:
+        spend(request, Budget.REFRESH, f"user:{caller.user_id}", str(project_id))
+    run, _new = lifecycle.trigger(session, project_id, "manual", body.ref, note=body.reason,
+                                  requested_by=caller.name)  # fmt: skip
     session.commit()  # sent and announced as it commits
     return run
 

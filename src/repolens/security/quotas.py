@@ -1,0 +1,76 @@
+"""Rate limits: how many requests a token may make, how many refreshes a user
+may ask of one project, how many projects a user may add, in a moving window
+(`limits`; its Redis storage counts atomically, so every process of a
+deployment shares one budget). Accounts are limited; the local operator of a
+deployment without accounts and the holder of `REPOLENS_API_TOKEN` are not.
+
+A limit that cannot be counted (its Redis is away) lets the request through
+with a warning: rate limits protect the service, they must not stop it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from repolens.errors import OverLimit
+from repolens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Budget(StrEnum):
+    API = "api"  # every request of a token, or of an address without one
+    REFRESH = "refresh"  # a user's manual refreshes of one project
+    PROJECTS = "projects"  # the projects a user adds
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a caller stands against one limit."""
+
+    limit: int
+    remaining: int
+    reset: float  # when the window has room again (epoch seconds)
+
+    def headers(self, now: float | None = None) -> dict[str, str]:
+        """The `RateLimit-*` headers (the reset in seconds from now), and the
+        `X-RateLimit-*` forms (the reset as an epoch second)."""
+        after = max(0, math.ceil(self.reset - (now or time.time())))
+        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
+                "RateLimit-Reset": str(after), "X-RateLimit-Limit": str(self.limit),
+                "X-RateLimit-Remaining": str(self.remaining),
+                "X-RateLimit-Reset": str(math.ceil(self.reset))}  # fmt: skip
+
+
+class Quotas:
+    def __init__(self, settings: Settings) -> None:
+        self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limits))
+        self.limits: dict[Budget, RateLimitItem] = {
+            Budget.API: parse(settings.rate_limit_api),
+            Budget.REFRESH: parse(settings.rate_limit_refresh),
+            Budget.PROJECTS: parse(settings.rate_limit_projects),
+        }
+
+    def spend(self, budget: Budget, *who: str) -> Standing | None:
+        """Count one against BUDGET for WHO; OverLimit when it is spent. None
+        when it could not be counted."""
+        item = self.limits[budget]
+        try:
+            allowed = self.limiter.hit(item, budget.value, *who)
+            stats = self.limiter.get_window_stats(item, budget.value, *who)
+        except Exception as exc:  # the storage is away: let it through, say so
+            log.warning("rate limit %s not counted: %s", budget.value, exc)
+            return None
+        standing = Standing(item.amount, stats.remaining, stats.reset_time)
+        if not allowed:
+            wait = max(1, math.ceil(stats.reset_time - time.time()))
+            raise OverLimit(f"rate limit reached: {item} ({budget.value}); try again in {wait} s",
+                            standing.headers(), wait)  # fmt: skip
+        return standing
