@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from repolens.errors import Unauthenticated
 from repolens.jobs.runtime import JobRuntime
-from repolens.security import access, policy
+from repolens.security import access, audit, policy
 from repolens.security.policy import Action, Principal
 from repolens.security.quotas import Budget, Quotas, Standing
 from repolens.settings import Settings
@@ -122,6 +122,24 @@ def caller(request: Request) -> Principal:
     return value
 
 
+class Auditor:
+    """Writes the audit log's entries of one request: its caller, from its
+    address, in its transaction."""
+
+    def __init__(self, session: Session, principal: Principal, address: str) -> None:
+        self.session, self.principal, self.address = session, principal, address
+
+    def __call__(self, action: str, *, project_id: int | None = None, target: object = None,
+                 **details: Any) -> None:  # fmt: skip
+        audit.record(self.session, self.principal, action, address=self.address,
+                     project_id=project_id, target=None if target is None else str(target),
+                     **details)  # fmt: skip
+
+
+def auditor(request: Request, opened: Annotated[Session, Depends(session)]) -> Auditor:
+    return Auditor(opened, caller(request), _address(request))
+
+
 def allow(action: Action | None, on: str | None = None) -> list[params.Depends]:
     """A route's `dependencies=`: its one rule."""
     return [params.Depends(Rule(action, on))]
@@ -135,3 +153,4 @@ DbSession = Annotated[Session, Depends(session)]
 Options = Annotated[Settings, Depends(settings)]
 Jobs = Annotated[JobRuntime, Depends(jobs)]
 Caller = Annotated[Principal, Depends(caller)]
+Audit = Annotated[Auditor, Depends(auditor)]

@@ -388,3 +388,20 @@ class Me(BaseModel):
     admin: bool
     scopes: list[str]
     roles: dict[int, str] = Field(description="role by project id")
+
+
+class AuditOut(BaseModel):
+    """Who did what, when and from where."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    user_id: int | None
+    token_id: int | None
+    address: str | None
+    action: str
+    project_id: int | None
+    target: str | None
+    details: dict[str, Any]

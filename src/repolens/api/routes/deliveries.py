@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Caller, DbSession, Jobs, Options, allow
+from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, Jobs, Options, allow
 from repolens.api.routes.runs import Text
 from repolens.errors import NotFoundError
 from repolens.jobs import deliveries
@@ -56,9 +56,11 @@ def get(delivery_id: int, session: DbSession) -> Delivery:
     response_model=schemas.DeliveryOut,
     dependencies=allow(Action.TRIGGER, "delivery_id"),
 )
-def replay(delivery_id: int, session: DbSession, settings: Options, jobs: Jobs) -> Delivery:
+def replay(delivery_id: int, session: DbSession, settings: Options, jobs: Jobs,
+           audit: Audit) -> Delivery:  # fmt: skip
     """Handle the delivery's event again, recorded as a new delivery that names it."""
-    get(delivery_id, session)
+    replayed = get(delivery_id, session)
+    audit("delivery.replay", project_id=replayed.project_id, target=f"delivery {delivery_id}")
     outcome = deliveries.replay(session, delivery_id, settings, jobs.queue)
     made = get(outcome.delivery or 0, session)
     session.commit()  # its runs are sent and announced as it commits

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from repolens.api import schemas
-from repolens.api.deps import PUBLIC, SIGNED_IN, DbSession, Jobs, allow
+from repolens.api.deps import PUBLIC, SIGNED_IN, Audit, DbSession, Jobs, allow
 from repolens.errors import QueueUnavailable
 from repolens.jobs import lifecycle
 from repolens.jobs.tasks import QUEUES
@@ -71,12 +71,13 @@ def job(run_id: int, session: DbSession) -> models.Run:
     response_model=schemas.RunOut,
     dependencies=allow(Action.TRIGGER, "run_id"),
 )
-def retry(run_id: int, session: DbSession) -> models.Run:
+def retry(run_id: int, session: DbSession, audit: Audit) -> models.Run:
     run = runs.get(session, run_id)
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise HTTPException(409, f"run {run_id} is {run.status}; only failed or cancelled runs "
                                  "can be retried")  # fmt: skip
     lifecycle.requeue(session, run, step=None)
+    audit("run.retry", project_id=run.project_id, target=f"run {run_id}")
     session.commit()  # sent and announced as it commits
     return run
 
@@ -84,12 +85,13 @@ def retry(run_id: int, session: DbSession) -> models.Run:
 @router.delete(
     "/jobs/{run_id}", response_model=schemas.RunOut, dependencies=allow(Action.TRIGGER, "run_id")
 )
-def cancel(run_id: int, session: DbSession, jobs: Jobs) -> models.Run:
+def cancel(run_id: int, session: DbSession, jobs: Jobs, audit: Audit) -> models.Run:
     """A queued run is taken back at once; a running one stops at its next check."""
     run = runs.get(session, run_id)
     if run.status in TERMINAL:
         raise HTTPException(409, f"run {run_id} is already {run.status}")
     run.cancel_requested, run.cancel_requested_at = True, now()
+    audit("run.cancel", project_id=run.project_id, target=f"run {run_id}")
     if run.status == RunStatus.QUEUED:
         lifecycle.cancel(session, run, "cancelled before start", jobs.queue)
     session.commit()  # told as it commits

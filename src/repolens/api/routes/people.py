@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Caller, DbSession, allow
+from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, allow
 from repolens.errors import Forbidden
+from repolens.security import audit as trail
 from repolens.security import identity
 from repolens.security.policy import Action, Scope
 from repolens.storage import models, projects
 
 router = APIRouter(tags=["people"])
+RowId = Annotated[int | None, Query(ge=0, le=models.MAX_ID)]
+Text = Annotated[str | None, Query(max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/me", response_model=schemas.Me, dependencies=SIGNED_IN)
@@ -26,10 +31,12 @@ def me(caller: Caller) -> schemas.Me:
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=schemas.UserOut,
              dependencies=allow(Action.OPERATE))  # fmt: skip
-def create_user(body: schemas.UserIn, session: DbSession) -> models.User:
+def create_user(body: schemas.UserIn, session: DbSession, audit: Audit) -> models.User:
     password = body.password.get_secret_value() if body.password else None
-    return identity.create(session, body.username, password=password, email=body.email,
+    made = identity.create(session, body.username, password=password, email=body.email,
                            display_name=body.display_name, admin=body.admin)  # fmt: skip
+    audit("user.create", target=made.username, admin=made.admin)
+    return made
 
 
 @router.get("/users", response_model=list[schemas.UserOut], dependencies=allow(Action.OPERATE))
@@ -39,12 +46,15 @@ def list_users(session: DbSession) -> list[models.User]:
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut,
               dependencies=allow(Action.OPERATE))  # fmt: skip
-def update_user(user_id: int, body: schemas.UserPatch, session: DbSession) -> models.User:
+def update_user(user_id: int, body: schemas.UserPatch, session: DbSession,
+                audit: Audit) -> models.User:  # fmt: skip
     """Disable (or enable) a user, make them an admin or not: a disabled user's
     tokens stop working at once."""
     user = identity.get(session, user_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
         setattr(user, name, value)
+    audit("user.update", target=user.username, **changes)
     return user
 
 
@@ -57,22 +67,25 @@ def members(project_id: int, session: DbSession) -> list[models.Membership]:
 
 @router.put("/projects/{project_id}/members/{user_id}", response_model=schemas.MemberOut,
             dependencies=allow(Action.MANAGE, "project_id"))  # fmt: skip
-def add_member(project_id: int, user_id: int, body: schemas.MemberIn,
-               session: DbSession) -> models.Membership:  # fmt: skip
+def add_member(project_id: int, user_id: int, body: schemas.MemberIn, session: DbSession,
+               audit: Audit) -> models.Membership:  # fmt: skip
     projects.get(session, project_id)
-    identity.get(session, user_id)
+    user = identity.get(session, user_id)
+    audit("member.add", project_id=project_id, target=user.username, role=body.role)
     return identity.add_member(session, user_id, project_id, models.Role(body.role))
 
 
 @router.delete("/projects/{project_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT,
                dependencies=allow(Action.MANAGE, "project_id"))  # fmt: skip
-def remove_member(project_id: int, user_id: int, session: DbSession) -> None:
+def remove_member(project_id: int, user_id: int, session: DbSession, audit: Audit) -> None:
     identity.remove_member(session, user_id, project_id)
+    audit("member.remove", project_id=project_id, target=identity.get(session, user_id).username)
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=schemas.TokenMade,
              dependencies=SIGNED_IN)  # fmt: skip
-def create_token(body: schemas.TokenIn, session: DbSession, caller: Caller) -> schemas.TokenMade:
+def create_token(body: schemas.TokenIn, session: DbSession, caller: Caller,
+                 audit: Audit) -> schemas.TokenMade:  # fmt: skip
     """A token for the caller's scripts, with no more than the caller's scopes."""
     if caller.user_id is None:
         raise Forbidden("only a user may hold tokens; create one with `repolens user create`")
@@ -82,6 +95,7 @@ def create_token(body: schemas.TokenIn, session: DbSession, caller: Caller) -> s
     expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
     record, secret = identity.issue_token(session, identity.get(session, caller.user_id),
                                           body.name, wanted, expires)  # fmt: skip
+    audit("token.create", target=f"token {record.id}", name=record.name, scopes=record.scopes)
     return schemas.TokenMade(token=secret, **schemas.TokenOut.model_validate(record).model_dump())
 
 
@@ -92,8 +106,28 @@ def list_tokens(session: DbSession, caller: Caller) -> list[models.ApiToken]:
 
 
 @router.delete("/tokens/{token_id}", response_model=schemas.TokenOut, dependencies=SIGNED_IN)
-def revoke_token(token_id: int, session: DbSession, caller: Caller) -> models.ApiToken:
+def revoke_token(token_id: int, session: DbSession, caller: Caller,
+                 audit: Audit) -> models.ApiToken:  # fmt: skip
     """Revoke one of the caller's tokens (an instance admin: anyone's)."""
-    return identity.revoke_token(
-        session, token_id, None if caller.admin else (caller.user_id or -1)
-    )
+    owner = None if caller.admin else (caller.user_id or -1)
+    revoked = identity.revoke_token(session, token_id, owner)
+    audit("token.revoke", target=f"token {token_id}")
+    return revoked
+
+
+@router.get("/audit", response_model=list[schemas.AuditOut], dependencies=allow(Action.OPERATE))
+def audit_log(session: DbSession, project_id: RowId = None, actor: Text = None,
+              action: Text = None, before: RowId = None,
+              limit: Limit = 50) -> list[models.AuditEntry]:  # fmt: skip
+    """Who did what, when and from where, latest first: for instance admins."""
+    return trail.entries(session, project_id=project_id, actor=actor, action=action,
+                         before=before, limit=limit)  # fmt: skip
+
+
+@router.get("/projects/{project_id}/activity", response_model=list[schemas.AuditOut],
+            dependencies=allow(Action.READ, "project_id"))  # fmt: skip
+def activity(project_id: int, session: DbSession, before: RowId = None,
+             limit: Limit = 50) -> list[models.AuditEntry]:  # fmt: skip
+    """What was done to the project, latest first: for its members."""
+    projects.get(session, project_id)
+    return trail.entries(session, project_id=project_id, before=before, limit=limit)

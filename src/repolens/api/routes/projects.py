@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Caller, DbSession, Jobs, Options, allow, spend
+from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, Jobs, Options, allow, spend
 from repolens.jobs import lifecycle
 from repolens.security import identity, project_fields
 from repolens.security.policy import Action
@@ -23,13 +23,14 @@ router = APIRouter(prefix="/projects", tags=["projects"])
     dependencies=allow(Action.CREATE),
 )
 def create(body: schemas.ProjectIn, session: DbSession, settings: Options, caller: Caller,
-           request: Request) -> models.Project:  # fmt: skip
+           request: Request, audit: Audit) -> models.Project:  # fmt: skip
     """A new project; a user who adds one is its admin."""
     if caller.limited:
         spend(request, Budget.PROJECTS, f"user:{caller.user_id}")
     made = projects.create(session, **project_fields.checked(body.model_dump(), settings))
     if caller.user_id is not None:
         identity.add_member(session, caller.user_id, made.id, models.Role.ADMIN)
+    audit("project.create", project_id=made.id, target=made.name)
     return made
 
 
@@ -54,10 +55,12 @@ def get(project_id: int, session: DbSession) -> models.Project:
     dependencies=allow(Action.EDIT, "project_id"),
 )
 def update(
-    project_id: int, body: schemas.ProjectPatch, session: DbSession, settings: Options
+    project_id: int, body: schemas.ProjectPatch, session: DbSession, settings: Options, audit: Audit
 ) -> models.Project:
     fields = project_fields.checked(body.model_dump(exclude_unset=True), settings)
-    return projects.update(session, project_id, **fields)
+    changed = projects.update(session, project_id, **fields)
+    audit("project.update", project_id=project_id, target=changed.name, fields=sorted(fields))
+    return changed
 
 
 @router.delete(
@@ -65,9 +68,10 @@ def update(
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=allow(Action.MANAGE, "project_id"),
 )
-def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
+def delete(project_id: int, session: DbSession, jobs: Jobs, audit: Audit) -> None:
     """The project goes with its runs; a queued run is taken back from the
     queue, a running one stops at its next heartbeat."""
+    audit("project.delete", project_id=project_id, target=projects.get(session, project_id).name)
     for run in projects.delete(session, project_id):
         if run.status == "queued":
             jobs.queue.cancel(run.id, run.job_id)
@@ -77,7 +81,7 @@ def delete(project_id: int, session: DbSession, jobs: Jobs) -> None:
              response_model=schemas.RunOut,
              dependencies=allow(Action.TRIGGER, "project_id"))  # fmt: skip
 def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, caller: Caller,
-            request: Request) -> models.Run:  # fmt: skip
+            request: Request, audit: Audit) -> models.Run:  # fmt: skip
     """A manual scan: queued at high priority, answered at once. While a run of
     the same ref is still queued, that run is the answer. A user has a budget of
     refreshes per project (REPOLENS_RATE_LIMIT_REFRESH)."""
@@ -85,6 +89,7 @@ def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, caller
         spend(request, Budget.REFRESH, f"user:{caller.user_id}", str(project_id))
     run, _new = lifecycle.trigger(session, project_id, "manual", body.ref, note=body.reason,
                                   requested_by=caller.name)  # fmt: skip
+    audit("run.trigger", project_id=project_id, target=f"run {run.id}", ref=run.ref, new=_new)
     session.commit()  # sent and announced as it commits
     return run
 

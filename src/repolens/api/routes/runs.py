@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select, select
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Caller, DbSession, allow
+from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, allow
 from repolens.errors import NotFoundError
 from repolens.jobs import rendering
 from repolens.security.policy import Action
@@ -148,11 +148,14 @@ def findings(
     response_model=schemas.FindingOut,
     dependencies=allow(Action.TRIAGE, "finding_id"),
 )
-def triage(finding_id: int, body: schemas.TriageIn, session: DbSession) -> models.Finding:
+def triage(finding_id: int, body: schemas.TriageIn, session: DbSession,
+           audit: Audit) -> models.Finding:  # fmt: skip
     finding = session.get(models.Finding, finding_id) if models.could_exist(finding_id) else None
     if finding is None:
         raise NotFoundError(f"finding {finding_id} not found")
     finding.triage = body.triage
+    audit("finding.triage", project_id=finding.run.project_id, target=f"finding {finding_id}",
+          triage=body.triage)  # fmt: skip
     session.flush()
     results.rescore(session, finding.run)  # a dismissed finding leaves the score
     return finding
