@@ -32,8 +32,8 @@ def test_changes_are_told_with_who_made_them_and_from_where_and_refusals_leave_n
         return {"Authorization": f"Bearer {tokens[name]}"}
 
     with TestClient(create_app(settings)) as client:
-        project = client.post(f"{API}/projects", headers=as_("ann"), json={
-            "name": "shop", "repository_url": "https://example.com/o/shop"}).json()["id"]  # fmt: skip
+        shop = {"name": "shop", "repository_url": "https://example.com/o/shop"}
+        project = client.post(f"{API}/projects", headers=as_("ann"), json=shop).json()["id"]
         vic = client.get(f"{API}/me", headers=as_("vic")).json()["user_id"]
         client.put(f"{API}/projects/{project}/members/{vic}", json={"role": "viewer"},
                    headers=as_("ann"))  # fmt: skip
