@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from repolens import __version__
 from repolens.api import errors
 from repolens.api.live import sockets, stream
-from repolens.api.routes import deliveries, jobs, people, projects, runs, webhooks
+from repolens.api.routes import deliveries, jobs, people, projects, runs, sessions, webhooks
 from repolens.jobs.intake import Intake
 from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (projects.router, runs.router, jobs.router, deliveries.router, people.router):
         app.include_router(router, prefix="/api/v1")  # each route has its own access rule
     app.include_router(webhooks.router)  # forges prove themselves by signature
+    app.include_router(sessions.router)  # browsers sign in
     app.include_router(stream.router, prefix="/api/v1")
     app.router.routes.extend(sockets.routes)
 

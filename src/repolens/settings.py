@@ -87,6 +87,7 @@ class Api(BaseModel):
     # Where the counts are kept: a redis:// URL shares them between processes; unset: the
     # events' Redis when there is one, else this process's memory.
     rate_limits_url: SecretStr | None = None
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a browser's sign-in lasts this long
 
     @field_validator("rate_limit_api", "rate_limit_refresh", "rate_limit_projects")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Request, params
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repolens.errors import Unauthenticated
+from repolens.errors import Forbidden, Unauthenticated
 from repolens.jobs.runtime import JobRuntime
 from repolens.security import access, audit, policy
 from repolens.security.policy import Action, Principal
@@ -35,9 +36,24 @@ def jobs(request: Request) -> JobRuntime:
 
 
 def who(request: Request) -> Principal | None:
-    """Who the request's bearer token stands for (None: no one)."""
+    """Who the request's bearer token stands for, else its signed-in browser's
+    session (None: no one). A browser's request that changes anything must
+    carry its session's CSRF token (a page of another site cannot read it)."""
     doors: access.Doors = request.app.state.doors
-    return doors.principal(access.bearer(request.headers.get("authorization")))
+    token = access.bearer(request.headers.get("authorization"))
+    cookie = request.cookies.get(access.COOKIE)
+    if token is not None or not cookie:
+        return doors.principal(token)
+    signed_in = doors.browser(cookie)
+    if signed_in is None:
+        return None
+    principal, csrf = signed_in
+    if request.method not in access.SAFE_METHODS and not hmac.compare_digest(
+        request.headers.get(access.CSRF_HEADER, "").encode(), csrf.encode()
+    ):
+        raise Forbidden(f"a signed-in browser's {request.method} needs its {access.CSRF_HEADER}")
+    request.state.csrf = csrf
+    return principal
 
 
 # What each kind of path parameter names, and how to find the project it belongs to.

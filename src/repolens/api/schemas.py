@@ -388,6 +388,11 @@ class Me(BaseModel):
     admin: bool
     scopes: list[str]
     roles: dict[int, str] = Field(description="role by project id")
+    csrf_token: str | None = Field(
+        default=None,
+        description="a signed-in browser's: its X-CSRF-Token for every request that changes "
+        "something",
+    )
 
 
 class AuditOut(BaseModel):

@@ -23,6 +23,9 @@ from repolens.security.policy import Principal
 from repolens.settings import Settings
 from repolens.storage.models import Run, could_exist
 
+COOKIE = "repolens_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCAL = Principal("local", admin=True)
 INSTANCE = Principal("instance-token", admin=True)
 
@@ -49,6 +52,11 @@ class Doors:
         if expected is None and self._open():
             return LOCAL
         return None
+
+    def browser(self, cookie: str) -> tuple[Principal, str] | None:
+        """Who the signed-in browser with COOKIE is, and its CSRF token."""
+        with self.sessions() as session:
+            return identity.session_of(session, cookie)
 
     def _open(self) -> bool:
         """Whether no one has an account yet (then the local operator is in charge)."""

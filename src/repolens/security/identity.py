@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from repolens.errors import Conflict, NotFoundError, Refused
 from repolens.security import passwords, tokens
 from repolens.security.policy import Principal, Scope
-from repolens.storage.models import ApiToken, Membership, Role, User, could_exist, now
+from repolens.storage.models import (
+    ApiToken,
+    BrowserSession,
+    Membership,
+    Role,
+    User,
+    could_exist,
+    now,
+)
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 LAST_USED_EVERY = timedelta(minutes=1)  # a token's last use is written at most this often
@@ -147,3 +156,35 @@ def bearer_of(session: Session, token: str, moment: datetime | None = None) -> P
     if record.last_used_at is None or moment - record.last_used_at >= LAST_USED_EVERY:
         record.last_used_at = moment
     return principal(user, record)
+
+
+def open_session(session: Session, user: User, lasting: timedelta) -> tuple[BrowserSession, str]:
+    """A new browser session for USER; returns it and its cookie's value, which
+    is not kept (only its digest)."""
+    cookie = secrets.token_urlsafe(32)
+    record = BrowserSession(user_id=user.id, digest=tokens.digest(cookie),
+                            csrf=secrets.token_urlsafe(32), expires_at=now() + lasting)  # fmt: skip
+    session.add(record)
+    session.flush()
+    return record, cookie
+
+
+def session_of(session: Session, cookie: str,
+               moment: datetime | None = None) -> tuple[Principal, str] | None:  # fmt: skip
+    """Who the browser with COOKIE is, and its CSRF token, while its session is
+    open and its user enabled."""
+    if not cookie or len(cookie) > 100:
+        return None
+    record = session.scalar(select(BrowserSession)
+                            .where(BrowserSession.digest == tokens.digest(cookie)))  # fmt: skip
+    if record is None or record.expires_at <= (moment or now()):
+        return None
+    user = session.get(User, record.user_id)
+    if user is None or user.disabled:
+        return None
+    return principal(user), record.csrf
+
+
+def close_session(session: Session, cookie: str) -> None:
+    """End the browser session of COOKIE: the cookie is worth nothing after."""
+    session.execute(delete(BrowserSession).where(BrowserSession.digest == tokens.digest(cookie)))

@@ -419,3 +419,18 @@ class AuditEntry(Base):
     project_id: Mapped[int | None] = mapped_column(Integer)
     target: Mapped[str | None] = mapped_column(String(200))  # what it was done to
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BrowserSession(Base):
+    """A signed-in browser: its cookie is kept only as a digest; state-changing
+    requests from it must carry its CSRF token."""
+
+    __tablename__ = "browser_sessions"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from repolens.api import schemas
 from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, allow
@@ -22,11 +22,12 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/me", response_model=schemas.Me, dependencies=SIGNED_IN)
-def me(caller: Caller) -> schemas.Me:
-    """Who the token stands for, and what it may do."""
+def me(caller: Caller, request: Request) -> schemas.Me:
+    """Who the token (or the signed-in browser) stands for, and what it may do."""
     roles = {project: role.value for project, role in caller.roles.items()}
     return schemas.Me(name=caller.name, user_id=caller.user_id, admin=caller.admin,
-                      scopes=sorted(caller.scopes), roles=roles)  # fmt: skip
+                      scopes=sorted(caller.scopes), roles=roles,
+                      csrf_token=getattr(request.state, "csrf", None))  # fmt: skip
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=schemas.UserOut,
