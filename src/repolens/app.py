@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.intake.stop()
             app.state.jobs.stop()
             app.state.hub.close()
+            app.state.quotas.close()
             engine.dispose()
 
     app = FastAPI(title="repolens", version=__version__, lifespan=lifespan)

@@ -198,15 +198,15 @@ def test_a_run_that_cannot_clone_fails_and_can_be_retried(
     assert client.delete(f"{API}/jobs/{run_id}").status_code == 409
 
 
-def test_health_answers_and_a_token_guards_the_api(settings: Settings) -> None:
+def test_the_health_probe_answers_anyone_and_a_token_guards_the_rest(settings: Settings) -> None:
     guarded = settings.model_copy(update={"api_token": SecretStr("s3cret")})
     with TestClient(create_app(guarded)) as client:
-        assert client.get(f"{API}/health").status_code == 401
-        assert (
-            client.get(f"{API}/health", headers={"Authorization": "Bearer nope"}).status_code == 401
-        )
-        ok = client.get(f"{API}/health", headers={"Authorization": "Bearer s3cret"})
-        assert ok.json() == {"status": "ok", "database": "ok"}
+        assert client.get(f"{API}/health").json() == {"status": "ok", "database": "ok"}
+        assert client.get(f"{API}/projects").status_code == 401
+        wrong = client.get(f"{API}/projects", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = client.get(f"{API}/projects", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
         assert client.get(f"{API}/health/queue").status_code == 401
 
 

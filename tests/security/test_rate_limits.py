@@ -4,16 +4,19 @@ budget shared by every API process on one Redis."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from repolens.app import create_app
@@ -21,7 +24,6 @@ from repolens.security import identity
 from repolens.security.policy import Scope
 from repolens.settings import Settings
 from repolens.storage import db, migrate, models, projects
-from tests.integration.databases import redis_url
 from tests.workers import stop
 
 API = "/api/v1"
@@ -108,7 +110,7 @@ def two_apis(tmp_path: Path) -> Iterator[tuple[list[str], str, int]]:
     """Two `repolens serve` processes on one database and one Redis for limits."""
     settings = deployment(tmp_path)
     token, project = maintainer(settings)
-    with redis_url() as shared:
+    with _limits_redis() as shared:
         env = {
             **os.environ,
             "REPOLENS_DATABASE_URL": settings.database,
@@ -128,6 +130,26 @@ def two_apis(tmp_path: Path) -> Iterator[tuple[list[str], str, int]]:
         finally:
             for server in servers:
                 stop(server)
+
+
+@contextlib.contextmanager
+def _limits_redis() -> Iterator[str]:
+    """A Redis database for the counts, with no counts in it: the quietest one
+    (others may hold clients of other tests; only the limits' keys matter)."""
+    busy = Counter(int(client["db"]) for client in redis.Redis().client_list())
+    number = min(range(1, 16), key=lambda db: busy[db])
+    client = redis.Redis(db=number)
+
+    def clear() -> None:
+        stale = client.keys("LIMITS*")
+        if stale:
+            client.delete(*stale)
+
+    clear()
+    try:
+        yield f"redis://127.0.0.1:6379/{number}"
+    finally:
+        clear()
 
 
 def _wait_healthy(base: str) -> None:

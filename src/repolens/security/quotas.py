@@ -51,12 +51,20 @@ class Standing:
 
 class Quotas:
     def __init__(self, settings: Settings) -> None:
-        self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limits))
+        self.storage = storage_from_string(settings.rate_limits)
+        self.limiter = MovingWindowRateLimiter(self.storage)
         self.limits: dict[Budget, RateLimitItem] = {
             Budget.API: parse(settings.rate_limit_api),
             Budget.REFRESH: parse(settings.rate_limit_refresh),
             Budget.PROJECTS: parse(settings.rate_limit_projects),
         }
+
+    def close(self) -> None:
+        """Let go of the storage's connections (a Redis's), as the server stops."""
+        client = getattr(self.storage, "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
 
     def spend(self, budget: Budget, *who: str) -> Standing | None:
         """Count one against BUDGET for WHO; OverLimit when it is spent. None
