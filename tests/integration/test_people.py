@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from repolens.app import create_app
+from repolens.errors import Conflict
 from repolens.security import identity, passwords, tokens
 from repolens.security.policy import Scope
 from repolens.settings import Settings
@@ -171,3 +175,33 @@ def test_the_command_line_makes_users_roles_and_tokens_the_api_accepts(
 
     assert "carol" in listed and refreshed.status_code == 202
     assert client.get(f"{API}/me", headers=bearer(token)).status_code == 401
+
+
+def test_two_requests_for_the_same_new_username_at_once_give_one_user_and_one_conflict(
+    sessions: sessionmaker[Session],
+) -> None:
+    first_wrote = threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def first() -> None:
+        with sessions.begin() as session:
+            outcomes["first"] = identity.create(session, "twin").id
+            first_wrote.set()
+            time.sleep(0.2)  # still uncommitted while the second one writes
+
+    def second() -> None:
+        first_wrote.wait(10)
+        try:
+            with sessions.begin() as session:
+                outcomes["second"] = identity.create(session, "twin").id
+        except Conflict as exc:
+            outcomes["second"] = exc
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert isinstance(outcomes["first"], int)
+    assert isinstance(outcomes["second"], Conflict) and "already exists" in str(outcomes["second"])

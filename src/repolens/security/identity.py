@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repolens.errors import Conflict, NotFoundError, Refused
@@ -42,8 +43,17 @@ def create(session: Session, username: str, *, password: str | None = None,
     user = User(username=username, email=email, display_name=display_name, admin=admin,
                 password_hash=passwords.hashed(password) if password else None)  # fmt: skip
     session.add(user)
-    session.flush()
+    _flush(session, f"user {username!r} already exists")
     return user
+
+
+def _flush(session: Session, conflict: str) -> None:
+    """Flush; a row another request wrote between the check and the write is a
+    Conflict (409), not a server error."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(conflict) from None
 
 
 def get(session: Session, user_id: int) -> User:
@@ -79,7 +89,7 @@ def add_member(session: Session, user_id: int, project_id: int, role: Role) -> M
         held = Membership(user_id=user_id, project_id=project_id, role=role.value)
         session.add(held)
     held.role = role.value
-    session.flush()
+    _flush(session, f"user {user_id}'s role on project {project_id} is being changed meanwhile")
     return held
 
 
