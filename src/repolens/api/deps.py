@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
@@ -16,6 +16,7 @@ from repolens.security import access, audit, policy
 from repolens.security.policy import Action, Principal
 from repolens.security.quotas import Budget, Quotas, Standing
 from repolens.settings import Settings
+from repolens.storage import runs
 from repolens.storage.models import Delivery, Finding, Run, could_exist
 
 
@@ -57,13 +58,16 @@ def who(request: Request) -> Principal | None:
 
 
 # What each kind of path parameter names, and how to find the project it belongs to.
-_OWNERS = {
+_OWNERS: dict[str, Callable[[Session, int], int | None] | None] = {
     "project_id": None,
-    "run_id": lambda key: select(Run.project_id).where(Run.id == key),
-    "finding_id": lambda key: select(Run.project_id).join(Finding, Finding.run_id == Run.id)
-    .where(Finding.id == key),
-    "delivery_id": lambda key: select(Delivery.project_id).where(Delivery.id == key),
-}  # fmt: skip
+    "run_id": runs.project_of,
+    "finding_id": lambda session, key: session.scalar(
+        select(Run.project_id).join(Finding, Finding.run_id == Run.id).where(Finding.id == key)
+    ),
+    "delivery_id": lambda session, key: session.scalar(
+        select(Delivery.project_id).where(Delivery.id == key)
+    ),
+}
 
 
 class Rule:
@@ -93,7 +97,7 @@ class Rule:
             return None
         principal = who(request)
         if principal is None:  # guessing tokens is limited by address
-            spend(request, Budget.API, f"address:{_address(request)}")
+            spend(request, Budget.API, f"address:{access.address(request.client)}")
             raise Unauthenticated("a valid bearer token is required")
         if principal.limited:
             spend(request, Budget.API, f"token:{principal.token_id}")
@@ -115,7 +119,7 @@ class Rule:
         if principal.admin:
             return 0, what  # every project is an admin's; the route says whether it exists
         with request.app.state.sessions() as opened:
-            return opened.scalar(owner(key)), what
+            return owner(opened, key), what
 
 
 def spend(request: Request, budget: Budget, *who: str) -> None:
@@ -126,10 +130,6 @@ def spend(request: Request, budget: Budget, *who: str) -> None:
     told: Standing | None = getattr(request.state, "rate", None)
     if standing is not None and (told is None or standing.remaining < told.remaining):
         request.state.rate = standing
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "?"
 
 
 def caller(request: Request) -> Principal:
@@ -153,7 +153,7 @@ class Auditor:
 
 
 def auditor(request: Request, opened: Annotated[Session, Depends(session)]) -> Auditor:
-    return Auditor(opened, caller(request), _address(request))
+    return Auditor(opened, caller(request), access.address(request.client))
 
 
 def allow(action: Action | None, on: str | None = None) -> list[params.Depends]:

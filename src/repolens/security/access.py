@@ -14,14 +14,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Address
 
 from repolens.realtime.events import is_channel
 from repolens.security import identity, tokens
 from repolens.security.policy import Principal
 from repolens.settings import Settings
-from repolens.storage.models import Run, could_exist
+from repolens.storage import runs
 
 COOKIE = "repolens_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -81,12 +81,15 @@ class Doors:
         number = int(name) if name.isdigit() else 0
         if kind == "project":
             return principal.sees(number)
-        if kind == "run" and could_exist(number):
+        if kind == "run":
             with self.sessions() as session:
-                return principal.sees(
-                    session.scalar(select(Run.project_id).where(Run.id == number))
-                )
+                return principal.sees(runs.project_of(session, number))
         return False
+
+
+def address(client: Address | None) -> str:
+    """A connection's client address, for limits and the audit ("?" when unknown)."""
+    return client.host if client else "?"
 
 
 def bearer(header: str | None) -> str | None:

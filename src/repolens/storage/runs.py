@@ -309,6 +309,13 @@ def activity(session: Session, since: datetime) -> tuple[dict[str, int], list[fl
     return counts, waits
 
 
+def project_of(session: Session, run_id: int) -> int | None:
+    """The project of run RUN_ID; None when there is no such run."""
+    if not could_exist(run_id):
+        return None
+    return session.scalar(select(Run.project_id).where(Run.id == run_id))
+
+
 def get(session: Session, run_id: int) -> Run:
     run = find(session, run_id)
     if run is None:

@@ -190,7 +190,7 @@ async def _linked(websocket: WebSocket, translate: Translate = _wire) -> AsyncIt
     """A Link whose subscriber leaves every room however the connection ends;
     a client address at its cap of connections is refused first."""
     admissions: access.Admissions = websocket.app.state.admissions
-    address = websocket.client.host if websocket.client else "?"
+    address = access.address(websocket.client)
     if not admissions.enter(address):
         await websocket.accept()
         await websocket.close(TOO_MANY, "too many connections from this address")

@@ -47,7 +47,7 @@ async def server_sent_events(
         raise NotFoundError(f"{channel} does not exist")
     epoch, last_seq = _resume_point(last_event_id)
     admissions: access.Admissions = request.app.state.admissions
-    address = request.client.host if request.client else "?"
+    address = access.address(request.client)
     if not admissions.enter(address):
         raise TooManyConnections()
     rooms: Rooms = request.app.state.rooms

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from repolens.api import bodies
 from repolens.api.deps import PUBLIC, SIGNED_IN, DbSession, spend
-from repolens.errors import Forbidden, InputError, TooLarge
+from repolens.errors import Forbidden, InputError
 from repolens.security import access, audit, identity
 from repolens.security.policy import Principal
 from repolens.security.quotas import Budget
@@ -48,12 +49,13 @@ async def login(request: Request, session: DbSession) -> Response:
     """Check the posted username and password; on success, a new session (a
     new cookie, whatever the browser held before) and back to NEXT."""
     _same_origin(request)
-    spend(request, Budget.API, f"address:{_address(request)}")  # guessing passwords
+    address = access.address(request.client)
+    spend(request, Budget.API, f"address:{address}")  # guessing passwords
     form = await _form(request)
     username, password = form.get("username", ""), form.get("password", "")
     user = identity.signed_in(session, username, password)
     if user is None:
-        audit.record(session, Principal("anonymous"), "login.failed", address=_address(request),
+        audit.record(session, Principal("anonymous"), "login.failed", address=address,
                      target=username[:64])  # fmt: skip
         return _page(_local(form.get("next", LANDING)), "Wrong username or password.", 401)
     settings: Settings = request.app.state.settings
@@ -61,7 +63,7 @@ async def login(request: Request, session: DbSession) -> Response:
     if held:  # a sign-in replaces the session the browser held: a fixed cookie is worthless
         identity.close_session(session, held)
     _, cookie = identity.open_session(session, user, timedelta(hours=settings.session_hours))
-    audit.record(session, identity.principal(user), "login", address=_address(request))
+    audit.record(session, identity.principal(user), "login", address=address)
     answer = RedirectResponse(_local(form.get("next", LANDING)), status.HTTP_303_SEE_OTHER)
     answer.set_cookie(access.COOKIE, cookie, max_age=settings.session_hours * 3600,
                       httponly=True, samesite="lax", secure=_secure(request, settings),
@@ -105,11 +107,7 @@ def _same_origin(request: Request) -> None:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_BYTES:
-            raise TooLarge(f"a sign-in form may be at most {FORM_BYTES} bytes")
+    body = await bodies.bounded(request, FORM_BYTES, "a sign-in form")
     try:
         fields = parse_qs(body.decode(), max_num_fields=10, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
@@ -120,7 +118,3 @@ async def _form(request: Request) -> dict[str, str]:
 def _secure(request: Request, settings: Settings) -> bool:
     """Secure behind TLS: this request came over https, or the public URL is one."""
     return request.url.scheme == "https" or (settings.public_url or "").startswith("https://")
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "?"

@@ -19,18 +19,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from repolens.api import bodies
 from repolens.api.deps import FORGE
 from repolens.errors import (
     InputError,
     NotFoundError,
     QueueUnavailable,
-    TooLarge,
     Unauthenticated,
 )
 from repolens.forges.events import Event, Forge
 from repolens.forges.hooks import HOOKS, Hook
 from repolens.jobs.intake import Intake
-from repolens.numerals import whole
 from repolens.security.vault import Vault
 from repolens.settings import Settings
 from repolens.storage import projects
@@ -57,7 +56,7 @@ async def project_hook(forge: Forge, project_id: int, request: Request) -> JSONR
 async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSONResponse:
     settings: Settings = request.app.state.settings
     sessions: sessionmaker[Session] = request.app.state.sessions
-    body = await _body(request, settings.webhook_max_bytes)
+    body = await bodies.bounded(request, settings.webhook_max_bytes, "a delivery")
     if project_id is None:
         secrets = _deployment_secrets(hook, settings)
     else:
@@ -75,19 +74,6 @@ async def _deliver(request: Request, hook: Hook, project_id: int | None) -> JSON
     except TimeoutError:
         raise QueueUnavailable("deliveries are not being taken in now; send it again") from None
     return JSONResponse(outcome.answer(), status_code=200 if outcome.status == "duplicate" else 202)
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if whole(declared) and int(declared) > limit:
-        raise TooLarge(f"a delivery may be at most {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"a delivery may be at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _deployment_secrets(hook: Hook, settings: Settings) -> list[str]:

@@ -91,7 +91,7 @@ class RedisHub:
                 except redis.exceptions.NoScriptError:
                     if attempt:
                         raise
-                    self._publish.sha = self._client.script_load(_PUBLISH)
+                    self._client.script_load(_PUBLISH)  # the digest stays the same
 
     def _script(self, bodies: list[dict[str, Any]]) -> tuple[list[str], list[str | int]]:
         """The keys and arguments of the publishing script for BODIES."""
