@@ -9,17 +9,20 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.sessions import SessionMiddleware
 
 from repolens import __version__
 from repolens.api import errors
 from repolens.api.live import sockets, stream
 from repolens.api.routes import deliveries, jobs, people, projects, runs, sessions, webhooks
+from repolens.api.routes import sign_on as sign_on_routes
 from repolens.jobs.intake import Intake
 from repolens.jobs.runtime import JobRuntime
 from repolens.realtime import hub
 from repolens.realtime.feed import Feed
 from repolens.realtime.rooms import Rooms
-from repolens.security import access, quotas
+from repolens.security import access, quotas, sign_on
+from repolens.security.vault import Vault
 from repolens.settings import Settings
 from repolens.storage import db
 
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.admissions = access.Admissions(settings.ws_connections_per_address)
         app.state.doors = access.Doors(settings, app.state.sessions)
         app.state.quotas = quotas.Quotas(settings)
+        app.state.sign_on = sign_on.providers(settings, app.state.sessions)
         app.state.jobs.start()
         app.state.intake = Intake(app.state.sessions, settings, app.state.jobs.queue)
         app.state.intake.start()
@@ -56,6 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")  # each route has its own access rule
     app.include_router(webhooks.router)  # forges prove themselves by signature
     app.include_router(sessions.router)  # browsers sign in
+    app.include_router(sign_on_routes.router)  # ... or sign on elsewhere
+    if sign_on.configured(settings):  # a flow's marker, in a short-lived signed cookie
+        key = sign_on.state_cookie_key(Vault.of(settings).key)
+        behind_tls = (settings.public_url or "").startswith("https://")
+        app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="repolens_sign_on",
+                           max_age=int(sign_on.STATE_LASTS.total_seconds()), same_site="lax",
+                           https_only=behind_tls)  # fmt: skip
     app.include_router(stream.router, prefix="/api/v1")
     app.router.routes.extend(sockets.routes)
 

@@ -84,12 +84,15 @@ class Api(BaseModel):
     rate_limit_api: str = "60/minute"
     rate_limit_refresh: str = "5/5 minutes"
     rate_limit_projects: str = "10/hour"
+    rate_limit_socket: str = "20/second"  # messages one live socket may send
     # Where the counts are kept: a redis:// URL shares them between processes; unset: the
     # events' Redis when there is one, else this process's memory.
     rate_limits_url: SecretStr | None = None
     session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a browser's sign-in lasts this long
 
-    @field_validator("rate_limit_api", "rate_limit_refresh", "rate_limit_projects")
+    @field_validator(
+        "rate_limit_api", "rate_limit_refresh", "rate_limit_projects", "rate_limit_socket"
+    )
     @classmethod
     def _a_rate(cls, value: str) -> str:
         from limits import parse
@@ -202,10 +205,62 @@ class Forges(BaseModel):
     gitea_token: SecretStr | None = None
 
 
-CONCERNS = (Storage, Analysis, Api, Jobs, Notifications, Live, Guards, Forges)
+class Tier(BaseModel):
+    """What one user may run: runs started a day and an hour, and at once."""
+
+    runs_per_day: int = Field(ge=0)
+    runs_per_hour: int = Field(ge=0)
+    concurrent_runs: int = Field(ge=0)
 
 
-class Settings(BaseSettings, Forges, Guards, Live, Notifications, Jobs, Api, Analysis, Storage):
+TIERS = {
+    "free": Tier(runs_per_day=50, runs_per_hour=10, concurrent_runs=2),
+    "pro": Tier(runs_per_day=500, runs_per_hour=100, concurrent_runs=5),
+    "enterprise": Tier(runs_per_day=5000, runs_per_hour=1000, concurrent_runs=20),
+}
+
+
+class Accounts(BaseModel):
+    """Single sign-on, and what each tier of user may run (docs/security.md)."""
+
+    # OpenID Connect (Keycloak, GitLab, Google, ...): the issuer, whose
+    # /.well-known/openid-configuration names the rest.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_groups_claim: str = "groups"  # the ID token's (or userinfo's) list of groups
+    # GitHub (or GitHub Enterprise) OAuth: an OAuth App's id and secret; organisations
+    # are read through github_api_url.
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_oauth_url: str = "https://github.com"
+    # Groups (OIDC) and organisations (GitHub) to roles, as JSON: "admin" makes an
+    # instance admin, {"project": "viewer|maintainer|admin"} a role on projects by name.
+    # Someone in none of these groups is not let in by GitHub, nor by OIDC once it is set.
+    sso_roles: dict[str, str | dict[str, str]] = {}
+    # The tiers (JSON, as TIERS): a user's runs are counted against theirs.
+    tiers: dict[str, Tier] = Field(default_factory=lambda: dict(TIERS))
+    default_tier: str = "free"  # new users' tier
+
+    @model_validator(mode="after")
+    def _roles_and_tiers_known(self) -> Self:
+        roles = {"viewer", "maintainer", "admin"}
+        for group, given in self.sso_roles.items():
+            named = {given} if isinstance(given, str) else set(given.values())
+            if named - roles or (isinstance(given, str) and given != "admin"):
+                raise ValueError(f"REPOLENS_SSO_ROLES[{group!r}]: \"admin\", or a role "
+                                 "(viewer, maintainer, admin) per project name")  # fmt: skip
+        if self.default_tier not in self.tiers:
+            raise ValueError(f"REPOLENS_DEFAULT_TIER {self.default_tier!r} is not a tier")
+        return self
+
+
+CONCERNS = (Storage, Analysis, Api, Jobs, Notifications, Live, Guards, Forges, Accounts)
+
+
+class Settings(
+    BaseSettings, Accounts, Forges, Guards, Live, Notifications, Jobs, Api, Analysis, Storage
+):
     """Configuration, read from `REPOLENS_*` variables (and a `.env` file if present),
     declared by concern (`CONCERNS`). Every secret is a SecretStr: never in a
     repr, a log or an error."""

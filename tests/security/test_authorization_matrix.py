@@ -117,6 +117,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             "forge": "github",
             "format": "json",
             "channel": f"project:{ours['id']}",
+            "provider": "oidc",
         }
     return World(home, params, tokens)
 
@@ -154,9 +155,11 @@ def rule_of(door: Door) -> Rule:
 CHECKED_WITHIN = {"/api/v1/events/{channel}": Rule(Action.READ, "project_id")}
 
 
-# Public doors whose answer is the route's own: a sign-in with no password is a 401
-# for everyone, whatever token came with it.
-ANSWERED_BY_THE_ROUTE = {("POST", "/login"): "401"}
+# Public doors whose answer is the route's own, whatever token came with it: a sign-in
+# with no password (or no one-time code) is a 401; single sign-on, not configured here, 404.
+ANSWERED_BY_THE_ROUTE = {("POST", "/login"): "401", ("POST", "/login/once"): "401",
+                         ("GET", "/login/{provider}"): "404",
+                         ("GET", "/login/{provider}/callback"): "404"}  # fmt: skip
 
 
 def expected(rule: Rule, caller: str) -> str:

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from repolens.errors import Conflict, NotFoundError, Refused
 from repolens.security import passwords, tokens
 from repolens.security.policy import Principal, Scope
+from repolens.storage import pending
 from repolens.storage.models import (
     ApiToken,
     BrowserSession,
+    ExternalIdentity,
     Membership,
     Role,
     User,
@@ -33,15 +35,16 @@ def any_exist(session: Session) -> bool:
 
 def create(session: Session, username: str, *, password: str | None = None,
            email: str | None = None, display_name: str | None = None,
-           admin: bool = False) -> User:  # fmt: skip
+           admin: bool = False, tier: str = "free") -> User:  # fmt: skip
     """A new user; Refused for a name that is not one, Conflict when it is taken."""
     if not USERNAME.fullmatch(username):
         raise Refused("a username is 1 to 64 lower-case letters, digits, '.', '_' or '-', "
                       "starting with a letter or digit", field="username")  # fmt: skip
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists")
+    hashed = passwords.hashed(password) if password else None
     user = User(username=username, email=email, display_name=display_name, admin=admin,
-                password_hash=passwords.hashed(password) if password else None)  # fmt: skip
+                tier=tier, password_hash=hashed)  # fmt: skip
     session.add(user)
     _flush(session, f"user {username!r} already exists")
     return user
@@ -54,6 +57,48 @@ def _flush(session: Session, conflict: str) -> None:
         session.flush()
     except IntegrityError:
         raise Conflict(conflict) from None
+
+
+def external(session: Session, provider: str, subject: str, wanted: str, *,
+             email: str | None, display_name: str | None, tier: str) -> User:  # fmt: skip
+    """The user PROVIDER knows as SUBJECT; on their first sign-in, a new user
+    named as they WANTED where that name is free (else with a number after it).
+    An account already here is never taken over by a provider's name for it."""
+    linked = session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.provider == provider, ExternalIdentity.subject == subject))  # fmt: skip
+    if linked is not None:
+        return get(session, linked.user_id)
+    base = _usable(wanted)
+    name, number = base, 1
+    while session.scalar(select(User.id).where(User.username == name)) is not None:
+        number += 1
+        name = f"{base[:58]}-{number}"
+    user = create(session, name, email=email, display_name=display_name, tier=tier)
+    session.add(ExternalIdentity(user_id=user.id, provider=provider, subject=subject))
+    _flush(session, f"{provider} user {subject!r} is signing in twice at once")
+    return user
+
+
+def _usable(wanted: str) -> str:
+    """WANTED as a username: lower case, other characters as '-'."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", wanted.lower()).strip("-._")[:64]
+    return name or "user"
+
+
+def issue_link(session: Session, user: User, lasting: timedelta) -> str:
+    """A one-time sign-in code for USER (a link's), worthless once used or after LASTING."""
+    code = secrets.token_urlsafe(32)
+    pending.put(session, f"link:{tokens.digest(code)}", {"user": user.id}, lasting)
+    return code
+
+
+def redeem_link(session: Session, code: str) -> User | None:
+    """The enabled user a one-time CODE was for; the code is used up, whatever the answer."""
+    if not code or len(code) > 100:
+        return None
+    kept = pending.take(session, f"link:{tokens.digest(code)}")
+    user = session.get(User, kept["user"]) if kept else None
+    return user if user is not None and not user.disabled else None
 
 
 def get(session: Session, user_id: int) -> User:

@@ -21,6 +21,7 @@ from repolens.settings import Settings
 class Vault:
     def __init__(self, keys: list[bytes]) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self.key = keys[0]  # the first: what other keys are derived from
 
     @classmethod
     def of(cls, settings: Settings) -> Vault:

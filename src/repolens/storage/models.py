@@ -146,6 +146,10 @@ class Run(Base):
     base_commit: Mapped[str | None] = mapped_column(String(64))  # what its findings are new against
     # Where the request came from, for feedback: forge, repository, branch, installation.
     origin: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The user who asked for it (their tier counts it); None: a forge, a schedule, the operator.
+    requested_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     project: Mapped[Project] = relationship(back_populates="runs")
     steps: Mapped[list[Step]] = relationship(back_populates="run", passive_deletes=True)
@@ -357,6 +361,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))  # None: single sign-on only
     admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    tier: Mapped[str] = mapped_column(String(32), default="free")  # what they may run
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -434,3 +439,28 @@ class BrowserSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=now)
     expires_at: Mapped[datetime]
+
+
+class ExternalIdentity(Base):
+    """Who a user is at a single sign-on provider (`oidc`, `github`): their
+    first sign-in there made the user."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class PendingSignIn(Base):
+    """A sign-in begun and not finished: a single sign-on flow's state, or a
+    one-time sign-in link. Taken once; worthless after `expires_at`."""
+
+    __tablename__ = "pending_sign_ins"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

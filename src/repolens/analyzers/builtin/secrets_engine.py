@@ -189,7 +189,8 @@ def main(arguments: list[str]) -> None:
     if arguments[:1] == ["--baseline"]:
         known, arguments = accepted(arguments[1]), arguments[2:]
     found = []
-    every = [{"name": kind.__name__} for kind in get_mapping_from_secret_type_to_class().values()]
+    kinds: list[type] = list(get_mapping_from_secret_type_to_class().values())
+    every = [{"name": kind.__name__} for kind in kinds]
     every.append({"name": "RepolensTokenDetector", "path": f"file://{OWN_PLUGINS}"})
     with transient_settings({"plugins_used": every}):
         get_mapping_from_secret_type_to_class.cache_clear()  # it was read without ours
