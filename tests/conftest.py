@@ -59,9 +59,13 @@ def trusted_test_locations(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     The tests' repositories live under pytest's temporary directory and their
     receivers on loopback, so those two are allowed, for this process and the
     servers and workers it starts; tests/security checks the defaults."""
+    # (and the command line's config file is the tests' own)
     allowed = {
         "REPOLENS_LOCAL_REPOSITORY_ROOTS": str(tmp_path_factory.getbasetemp()),
         "REPOLENS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
+        # A server's first start keeps its admin's token for the command line: in
+        # the tests' own place, never the home directory of whoever runs them.
+        "REPOLENS_CLI_CONFIG": str(tmp_path_factory.getbasetemp() / "cli-config.toml"),
     }
     before = {name: os.environ.get(name) for name in allowed}
     os.environ.update(allowed)

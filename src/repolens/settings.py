@@ -27,6 +27,11 @@ def _default_cache_dir() -> Path:
     return Path(base) / "repolens"
 
 
+def _default_cli_config() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "repolens" / "config.toml"
+
+
 def _plain(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
@@ -89,6 +94,10 @@ class Api(BaseModel):
     # events' Redis when there is one, else this process's memory.
     rate_limits_url: SecretStr | None = None
     session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a browser's sign-in lasts this long
+    # The command line's own token for the server (`repolens watch`); unset: the one in
+    # cli_config (which the first start writes, mode 0600), else REPOLENS_API_TOKEN.
+    token: SecretStr | None = None
+    cli_config: Path = Field(default_factory=_default_cli_config)
 
     @field_validator(
         "rate_limit_api", "rate_limit_refresh", "rate_limit_projects", "rate_limit_socket"

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from repolens.settings import Settings
 from tests.conftest import Repo
-from tests.e2e.test_live_updates import free_port, start_api
+from tests.e2e.test_live_updates import AUTH, free_port, start_api
 from tests.e2e.test_worker_crash import broker_url, settings
 from tests.forge import Call, FakeForge
 from tests.git_server import GitServer
@@ -87,8 +87,8 @@ def wait_for(condition: Callable[[], bool], seconds: float = 180) -> None:
 
 
 def run_status(port: int, run_id: int) -> str:
-    said: str = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/{run_id}", timeout=5).json()[
-        "status"]  # fmt: skip
+    said: str = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/{run_id}", headers=AUTH,
+                          timeout=5).json()["status"]  # fmt: skip
     return said
 
 
@@ -98,7 +98,8 @@ def flow(port: int, repo: Repo, git: GitServer, forge: FakeForge,
     feedback calls that ended each pull-request run."""
     url = git.url("octo/hello")
     made = httpx.post(f"http://127.0.0.1:{port}/api/v1/projects",
-                      json={"name": "hello", "repository_url": url}, timeout=10)  # fmt: skip
+                      json={"name": "hello", "repository_url": url}, headers=AUTH,
+                      timeout=10)  # fmt: skip
     assert made.status_code == 201, made.text
     base = repo.commit({"calc.py": CLEAN})
     git.publish("octo/hello", repo.path)

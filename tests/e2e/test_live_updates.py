@@ -30,6 +30,8 @@ from tests.workers import start_worker, stop
 __all__ = ["broker_url", "settings"]
 
 TERMINAL = ("run.completed", "run.failed", "run.cancelled")
+INSTANCE_TOKEN = "e2e-instance-token"  # the servers' REPOLENS_API_TOKEN, for these scripts
+AUTH = {"Authorization": f"Bearer {INSTANCE_TOKEN}"}
 
 
 def free_port() -> int:
@@ -42,7 +44,9 @@ def start_api(settings: Settings, port: int, log: Path, **extra: str) -> subproc
     env = {**os.environ, "REPOLENS_DATABASE_URL": settings.database,
            "REPOLENS_BROKER_URL": str(settings.broker),
            "REPOLENS_DATA_DIR": str(settings.data_dir),
-           "REPOLENS_CACHE_DIR": str(settings.cache_dir / f"api{port}"), **extra}  # fmt: skip
+           "REPOLENS_CACHE_DIR": str(settings.cache_dir / f"api{port}"),
+           "REPOLENS_API_TOKEN": INSTANCE_TOKEN, "REPOLENS_CLI_CONFIG": str(cli_config(settings)),
+           **extra}  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "repolens", "serve", "--port", str(port)],
                                env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                                start_new_session=True)  # fmt: skip
@@ -55,6 +59,11 @@ def start_api(settings: Settings, port: int, log: Path, **extra: str) -> subproc
 
     wait_for(healthy, 60, lambda: None)
     return process
+
+
+def cli_config(settings: Settings) -> Path:
+    """Where the servers' first start keeps its admin's token for the command line."""
+    return settings.data_dir / "cli.toml"
 
 
 @pytest.fixture
@@ -72,7 +81,7 @@ def apis(settings: Settings, tmp_path: Path) -> Iterator[list[int]]:
 
 @contextlib.contextmanager
 def subscribe(port: int, channel: str, last_seq: int | None) -> Iterator[ClientConnection]:
-    with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as client:
+    with connect(f"ws://127.0.0.1:{port}/ws", additional_headers=AUTH, open_timeout=10) as client:
         assert json.loads(client.recv(10))["type"] == "welcome"
         client.send(json.dumps({"type": "subscribe", "channel": channel, "last_seq": last_seq}))
         ack = json.loads(client.recv(10))
@@ -94,8 +103,8 @@ def events_until(client: ClientConnection, stop_when: Callable[[dict[str, Any]],
 def trigger_scan(port: int, repo: Repo) -> int:
     api = f"http://127.0.0.1:{port}/api/v1"
     body = {"name": "p", "repository_url": str(repo.path)}
-    project = httpx.post(f"{api}/projects", json=body, timeout=10).json()
-    run = httpx.post(f"{api}/projects/{project['id']}/refresh", json={}, timeout=10)
+    project = httpx.post(f"{api}/projects", json=body, headers=AUTH, timeout=10).json()
+    run = httpx.post(f"{api}/projects/{project['id']}/refresh", json={}, headers=AUTH, timeout=10)
     assert run.status_code == 202
     return int(run.json()["id"])
 
@@ -138,10 +147,10 @@ def test_server_sent_events_resume_from_last_event_id(
     run_id = trigger_scan(apis[0], repo)
     with subscribe(port, f"run:{run_id}", last_seq=0) as client:
         everything = events_until(client, lambda e: e["type"] in TERMINAL)
-    stats = httpx.get(f"http://127.0.0.1:{port}/api/v1/realtime/stats").json()
+    stats = _stats(port)
     assert stats["backend"] == "redis" and stats["events_published"] >= len(everything)
 
-    headers = {"Last-Event-ID": "0"}  # from the start of the channel's current history
+    headers = {**AUTH, "Last-Event-ID": "0"}  # from the start of the channel's current history
     received: list[tuple[str, dict[str, Any]]] = []
     url = f"http://127.0.0.1:{port}/api/v1/events/run:{run_id}"
     for attempt in range(2):  # read two events, drop the connection, resume with the last id
@@ -158,7 +167,7 @@ def test_server_sent_events_resume_from_last_event_id(
                     if (attempt == 0 and len(received) == 2) or fields["event"] in TERMINAL:
                         break
                 fields = {}
-        headers = {"Last-Event-ID": received[-1][0]}
+        headers = {**AUTH, "Last-Event-ID": received[-1][0]}
 
     assert [data for _, data in received] == everything
     assert [event_id.rpartition(":")[2] for event_id, _ in received] == [
@@ -179,7 +188,8 @@ def test_a_subscriber_that_never_reads_is_disconnected_and_memory_stays_bounded(
     server = next(p for p in _api_pids() if f"--port {port}" in p[1])[0]
     hub = RedisHub(str(settings.events))
     padding = "x" * 2048
-    with connect(f"ws://127.0.0.1:{port}/ws", max_queue=1, open_timeout=10) as idle:
+    with connect(f"ws://127.0.0.1:{port}/ws", additional_headers=AUTH, max_queue=1,
+                 open_timeout=10) as idle:  # fmt: skip
         idle.recv(10)
         idle.send(json.dumps({"type": "subscribe", "channel": "global"}))
         before = rss_kib(server)
@@ -198,7 +208,8 @@ def test_a_subscriber_that_never_reads_is_disconnected_and_memory_stays_bounded(
 
 
 def _stats(port: int) -> dict[str, int]:
-    return dict(httpx.get(f"http://127.0.0.1:{port}/api/v1/realtime/stats", timeout=5).json())
+    answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/realtime/stats", headers=AUTH, timeout=5)
+    return dict(answer.json())
 
 
 def _api_pids() -> list[tuple[int, str]]:
@@ -215,7 +226,7 @@ def _api_pids() -> list[tuple[int, str]]:
 
 
 def test_repolens_watch_follows_a_run_to_its_end_in_the_terminal(
-    apis: list[int], make_repo: Callable[..., Repo]
+    apis: list[int], make_repo: Callable[..., Repo], settings: Settings
 ) -> None:
     repo = make_repo()
     repo.commit(
@@ -225,8 +236,9 @@ def test_repolens_watch_follows_a_run_to_its_end_in_the_terminal(
 
     watched = subprocess.run(
         [sys.executable, "-m", "repolens", "watch", str(run_id), "--server", f"ws://127.0.0.1:{apis[1]}"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200", "REPOLENS_CLI_CONFIG": str(cli_config(settings))},
+    )  # fmt: skip  (the token the first start kept for the command line)
 
     assert watched.returncode == 0, watched.stdout + watched.stderr
     assert f"run {run_id} queued" in watched.stdout and "step analyze" in watched.stdout
@@ -234,10 +246,13 @@ def test_repolens_watch_follows_a_run_to_its_end_in_the_terminal(
     assert "completed score" in watched.stdout
 
 
-def test_repolens_watch_says_clearly_when_the_run_does_not_exist(apis: list[int]) -> None:
+def test_repolens_watch_says_clearly_when_the_run_does_not_exist(
+    apis: list[int], settings: Settings
+) -> None:
     watched = subprocess.run(
         [sys.executable, "-m", "repolens", "watch", "424242", "--server", f"ws://127.0.0.1:{apis[0]}"],
         capture_output=True, text=True, timeout=60,
+        env={**os.environ, "REPOLENS_CLI_CONFIG": str(cli_config(settings))},
     )  # fmt: skip
 
     assert watched.returncode == 2 and "run:424242 does not exist" in watched.stdout
@@ -251,9 +266,11 @@ def test_a_client_that_stops_answering_pings_is_disconnected_and_one_that_answer
     key = base64.b64encode(os.urandom(16)).decode()
     handshake = (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                 f"Authorization: Bearer {INSTANCE_TOKEN}\r\n"
                  "Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
     try:
-        with (connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as answering,
+        with (connect(f"ws://127.0.0.1:{port}/ws", additional_headers=AUTH,
+                      open_timeout=10) as answering,
               socket.create_connection(("127.0.0.1", port), 5) as silent):  # fmt: skip
             silent.sendall(handshake.encode())  # then never reads a frame nor answers
             silent.settimeout(15)

@@ -17,6 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
+TOKEN = "fuzzing-instance-token"  # the server's REPOLENS_API_TOKEN: every door is tried open
 EXAMPLES = int(os.environ.get("REPOLENS_TEST_FUZZ_EXAMPLES", "40"))
 
 
@@ -31,7 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("fuzzed")
     port = _free_port()
     env = {**os.environ, "REPOLENS_DATA_DIR": str(data), "REPOLENS_CACHE_DIR": str(data / "c"),
-           "REPOLENS_LOCAL_REPOSITORY_ROOTS": str(data), "REPOLENS_JOB_WORKERS": "1"}  # fmt: skip
+           "REPOLENS_LOCAL_REPOSITORY_ROOTS": str(data), "REPOLENS_JOB_WORKERS": "1",
+           "REPOLENS_API_TOKEN": TOKEN, "REPOLENS_CLI_CONFIG": str(data / "cli.toml")}  # fmt: skip
     log = (data / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "repolens", "serve", "--port", str(port)],
                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
@@ -64,7 +66,8 @@ def test_no_request_gets_a_server_error_or_an_answer_outside_the_document(server
         def call(case: schemathesis.Case) -> None:
             # Input the document allows may still be refused by a guard that
             # depends on settings (URLs, schedules): that is a 422, not a fault.
-            case.call_and_validate(excluded_checks=[checks.positive_data_acceptance])
+            case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"},
+                                   excluded_checks=[checks.positive_data_acceptance])
 
         try:
             call()

@@ -26,7 +26,8 @@ def settings(request: Request) -> Settings:
 
 
 def session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed when the handler returns."""
+    """One transaction per request, committed when the handler returns (before
+    the answer is sent)."""
     with request.app.state.sessions.begin() as opened:
         yield opened
 
@@ -165,7 +166,9 @@ SIGNED_IN = allow(None)
 FORGE = [params.Depends(Rule(None, forge=True))]
 PUBLIC = [params.Depends(Rule(None, public=True))]
 
-DbSession = Annotated[Session, Depends(session)]
+# Committed before the answer is sent: a client that acts on an answer finds what it
+# said (a new session, project or run) already there, and a failed commit is the answer.
+DbSession = Annotated[Session, Depends(session, scope="function")]
 Options = Annotated[Settings, Depends(settings)]
 Jobs = Annotated[JobRuntime, Depends(jobs)]
 Caller = Annotated[Principal, Depends(caller)]

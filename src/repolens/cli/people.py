@@ -65,6 +65,23 @@ def user_disable(username: str) -> None:
     print(f"user {username} disabled")
 
 
+@user_app.command("link")
+def user_link(
+    username: str,
+    hours: Annotated[int, typer.Option(min=1, max=168, help="Hours it works.")] = 24,
+) -> None:
+    """Print a one-time sign-in link for USERNAME (a lost password, a first visit)."""
+    from repolens.security import first_start, identity
+    from repolens.settings import Settings
+
+    settings = Settings()
+    with _sessions(settings).begin() as session:
+        code = identity.issue_link(session, identity.by_name(session, username),
+                                   timedelta(hours=hours))  # fmt: skip
+    base = settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
+    print(first_start.link(base, code))
+
+
 @member_app.command("add")
 def member_add(
     username: str,

@@ -34,6 +34,8 @@ def serve(
 
     settings = Settings()
     migrate.upgrade(settings)
+    bound = f"http://{host or settings.api_host}:{port or settings.api_port}"
+    _first_start(settings, settings.public_url or bound)
     app = create_app(settings)
     # What is alive now (modules, the app) lives as long as the process: kept
     # out of the collector, a full collection no longer walks it and stalls
@@ -45,6 +47,31 @@ def serve(
                 ws=settings.ws_protocol, ws_ping_interval=settings.ws_ping_seconds,
                 ws_ping_timeout=settings.ws_ping_seconds,
                 ws_per_message_deflate=settings.ws_compression)  # fmt: skip
+
+
+def _first_start(settings: Settings, base_url: str) -> None:
+    """With no users yet: an admin, whose token and one-time sign-in link go to
+    the terminal only (never to a log: without a terminal, only where the token
+    was saved is said), and whose token the command line keeps (0600)."""
+    import sys
+
+    from repolens.cli import credentials
+    from repolens.security import first_start
+
+    made = first_start.welcome(_sessions(settings))
+    if made is None:
+        return
+    saved = credentials.keep(settings.cli_config, made.token)
+    say = Console(stderr=True, highlight=False, soft_wrap=True)  # a link is never folded
+    say.print(f"repolens: this is the first start; user [bold]{made.username}[/] is the admin.")
+    if sys.stderr.isatty():
+        say.print(f"  sign in once (within a day): {first_start.link(base_url, made.link_code)}")
+        say.print(f"  API token (shown only now):  {made.token}")
+    else:
+        say.print("  its token and sign-in link are shown on a terminal only; "
+                  f"`repolens user link {made.username}` makes another link.")  # fmt: skip
+    if saved:
+        say.print(f"  the command line's token is kept in {settings.cli_config} (owner only).")
 
 
 @project_app.command("add")

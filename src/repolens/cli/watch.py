@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
+from repolens.cli import credentials
 from repolens.settings import Settings
 
 TERMINAL = {"run.completed": "green", "run.failed": "red", "run.cancelled": "yellow"}
@@ -27,8 +28,8 @@ def watch(
     settings = Settings()
     channel = target if ":" in target else f"run:{target}"
     base = server or f"ws://{settings.api_host}:{settings.api_port}"
-    token = settings.api_token
-    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+    token = credentials.token(settings)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     console = Console()
     # A run is shown from its start; a project from now on.
     last: tuple[str | None, int | None] = (None, 0 if channel.startswith("run:") else None)
