@@ -234,11 +234,12 @@ def test_repolens_watch_follows_a_run_to_its_end_in_the_terminal(
     )
     run_id = trigger_scan(apis[0], repo)
 
+    # The command line signs in with the token the first start kept for it.
     watched = subprocess.run(
         [sys.executable, "-m", "repolens", "watch", str(run_id), "--server", f"ws://127.0.0.1:{apis[1]}"],
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "COLUMNS": "200", "REPOLENS_CLI_CONFIG": str(cli_config(settings))},
-    )  # fmt: skip  (the token the first start kept for the command line)
+    )  # fmt: skip
 
     assert watched.returncode == 0, watched.stdout + watched.stderr
     assert f"run {run_id} queued" in watched.stdout and "step analyze" in watched.stdout

@@ -66,8 +66,10 @@ def test_no_request_gets_a_server_error_or_an_answer_outside_the_document(server
         def call(case: schemathesis.Case) -> None:
             # Input the document allows may still be refused by a guard that
             # depends on settings (URLs, schedules): that is a 422, not a fault.
-            case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"},
-                                   excluded_checks=[checks.positive_data_acceptance])
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                excluded_checks=[checks.positive_data_acceptance],
+            )
 
         try:
             call()

@@ -5,6 +5,7 @@ budget shared by every API process on one Redis."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -29,10 +30,14 @@ from tests.workers import stop
 API = "/api/v1"
 
 
+# Tiers roomy enough that only the budgets these tests are about are met (test_tiers.py).
+ROOMY = '{"free": {"runs_per_day": 100, "runs_per_hour": 100, "concurrent_runs": 20}}'
+
+
 def deployment(tmp_path: Path, **options: object) -> Settings:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", job_workers=1,
                         cache_dir=tmp_path / "cache", data_dir=tmp_path / "data",
-                        **options)  # type: ignore[arg-type]  # fmt: skip
+                        tiers=json.loads(ROOMY), **options)  # type: ignore[arg-type]  # fmt: skip
     migrate.upgrade(settings)
     return settings
 
@@ -116,6 +121,7 @@ def two_apis(tmp_path: Path) -> Iterator[tuple[list[str], str, int]]:
             "REPOLENS_DATABASE_URL": settings.database,
             "REPOLENS_DATA_DIR": str(settings.data_dir),
             "REPOLENS_RATE_LIMITS_URL": shared,
+            "REPOLENS_TIERS": ROOMY,
         }
         ports, servers = [free_port(), free_port()], []
         try:

@@ -7,17 +7,20 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
+from limits import RateLimitItem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repolens.errors import Forbidden, Unauthenticated
+from repolens.errors import Forbidden, OverLimit, Unauthenticated
 from repolens.jobs.runtime import JobRuntime
-from repolens.security import access, audit, policy
+from repolens.security import access, audit, policy, quotas
 from repolens.security.policy import Action, Principal
 from repolens.security.quotas import Budget, Quotas, Standing
 from repolens.settings import Settings
 from repolens.storage import runs
 from repolens.storage.models import Delivery, Finding, Run, could_exist
+
+CONCURRENT_RETRY = 30  # seconds to wait when a user has as many runs going as their tier allows
 
 
 def settings(request: Request) -> Settings:
@@ -123,14 +126,32 @@ class Rule:
             return owner(opened, key), what
 
 
-def spend(request: Request, budget: Budget, *who: str) -> None:
-    """Count the request against BUDGET for WHO (OverLimit when it is spent); the
-    tightest standing is told in the answer's `RateLimit-*` headers."""
-    quotas: Quotas = request.app.state.quotas
-    standing = quotas.spend(budget, *who)
+def spend(request: Request, budget: Budget, *who: str, item: RateLimitItem | None = None) -> None:
+    """Count the request against BUDGET (ITEM, when set) for WHO (OverLimit when
+    it is spent); the tightest standing is told in the `RateLimit-*` headers."""
+    counts: Quotas = request.app.state.quotas
+    standing = counts.spend(budget, *who, item=item)
     told: Standing | None = getattr(request.state, "rate", None)
     if standing is not None and (told is None or standing.remaining < told.remaining):
         request.state.rate = standing
+
+
+def admit_run(request: Request, session: Session, caller: Principal, run: Run) -> None:
+    """RUN, new and asked for by CALLER's user, counted against their tier:
+    OverLimit (and the run not queued) when they already have as many runs
+    waiting or running as it allows, or have started as many this hour or day.
+    The caller's row is held (`identity.hold`) before the run was made."""
+    settings: Settings = request.app.state.settings
+    if caller.user_id is None:
+        return
+    tier = settings.tiers.get(caller.tier) or settings.tiers[settings.default_tier]
+    run.requested_by = caller.user_id
+    session.flush()
+    if runs.active_of(session, caller.user_id) > tier.concurrent_runs:
+        raise OverLimit(f"your tier ({caller.tier}) allows {tier.concurrent_runs} runs at once; "
+                        "one must end first", {}, CONCURRENT_RETRY)  # fmt: skip
+    for budget, item in quotas.tier_limits(tier).items():
+        spend(request, budget, f"user:{caller.user_id}", item=item)
 
 
 def caller(request: Request) -> Principal:

@@ -313,6 +313,7 @@ class Problem(BaseModel):
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 RoleName = Literal["viewer", "maintainer", "admin"]
 ScopeName = Literal["read", "write", "admin"]
+TierName = Annotated[str, Field(min_length=1, max_length=32, description="one of REPOLENS_TIERS")]
 
 
 class UserIn(BaseModel):
@@ -324,11 +325,14 @@ class UserIn(BaseModel):
     email: Annotated[str, Field(max_length=254)] | None = None
     display_name: Name | None = None
     admin: bool = Field(default=False, description="the instance's admin: every project, users")
+    tier: TierName | None = Field(default=None, description="what they may run; default: "
+                                  "REPOLENS_DEFAULT_TIER")  # fmt: skip
 
 
 class UserPatch(BaseModel):
     disabled: bool | None = None
     admin: bool | None = None
+    tier: TierName | None = None
     display_name: Name | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
 
@@ -342,6 +346,7 @@ class UserOut(BaseModel):
     display_name: str | None
     admin: bool
     disabled: bool
+    tier: str
     created_at: datetime
 
 

@@ -27,18 +27,25 @@ def user_create(
     admin: Annotated[bool, typer.Option(help="The instance's admin.")] = False,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
     sso: Annotated[bool, typer.Option(help="No password: signs in through SSO only.")] = False,
+    tier: Annotated[str | None, typer.Option(help="What they may run (REPOLENS_TIERS).")] = None,
 ) -> None:
     """Add a user; their password is asked for (never taken on the command line)."""
     from repolens.security import identity
+    from repolens.settings import Settings
+
+    settings = Settings()
+    tier = tier or settings.default_tier
+    if tier not in settings.tiers:
+        raise Refused(f"the tier is one of {', '.join(settings.tiers)}")
 
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif not sso:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    with _sessions().begin() as session:
+    with _sessions(settings).begin() as session:
         user = identity.create(session, username, password=password, email=email,
-                               display_name=name, admin=admin)  # fmt: skip
+                               display_name=name, admin=admin, tier=tier)  # fmt: skip
         print(f"user {user.id} {user.username}{' (admin)' if user.admin else ''}")
 
 
@@ -47,10 +54,11 @@ def user_list() -> None:
     """List the users."""
     from repolens.security import identity
 
-    table = Table("id", "username", "email", "admin", "disabled")
+    table = Table("id", "username", "email", "tier", "admin", "disabled")
     with _sessions()() as session:
         for user in identity.all(session):
-            table.add_row(str(user.id), user.username, user.email or "", "yes" * user.admin,
+            table.add_row(str(user.id), user.username, user.email or "", user.tier,
+                          "yes" * user.admin,
                           "yes" * user.disabled)  # fmt: skip
     Console().print(table)
 

@@ -101,6 +101,12 @@ def redeem_link(session: Session, code: str) -> User | None:
     return user if user is not None and not user.disabled else None
 
 
+def hold(session: Session, user_id: int) -> None:
+    """Lock USER_ID's row until the transaction ends: what one user does at
+    once (queue runs against their tier) is done one at a time."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 def get(session: Session, user_id: int) -> User:
     user = session.get(User, user_id) if could_exist(user_id) else None
     if user is None:
@@ -160,9 +166,9 @@ def principal(user: User, token: ApiToken | None = None) -> Principal:
     """What USER may do, with TOKEN (within its scopes; all, without one)."""
     roles = {held.project_id: Role(held.role) for held in user.memberships}
     if token is None:
-        return Principal(user.username, user.id, user.admin, roles)
+        return Principal(user.username, user.id, user.admin, roles, tier=user.tier)
     scopes = frozenset(Scope(scope) for scope in token.scopes)
-    return Principal(user.username, user.id, user.admin, roles, scopes, token.id)
+    return Principal(user.username, user.id, user.admin, roles, scopes, token.id, user.tier)
 
 
 def issue_token(session: Session, user: User, name: str, scopes: list[Scope],

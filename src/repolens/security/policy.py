@@ -68,6 +68,7 @@ class Principal:
     roles: Mapping[int, Role] = field(default_factory=dict)
     scopes: frozenset[Scope] = EVERY_SCOPE
     token_id: int | None = None  # the API token it came with
+    tier: str = "free"  # what its user may run (REPOLENS_TIERS)
 
     @property
     def limited(self) -> bool:

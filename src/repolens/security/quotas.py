@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from repolens.errors import OverLimit
-from repolens.settings import Settings
+from repolens.settings import Settings, Tier
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,13 @@ class Budget(StrEnum):
     API = "api"  # every request of a token, or of an address without one
     REFRESH = "refresh"  # a user's manual refreshes of one project
     PROJECTS = "projects"  # the projects a user adds
+    RUNS_HOUR = "runs-hour"  # the runs a user starts in an hour (as their tier says)
+    RUNS_DAY = "runs-day"  # ... and in a day
+
+
+def tier_limits(tier: Tier) -> dict[Budget, RateLimitItem]:
+    return {Budget.RUNS_HOUR: RateLimitItemPerHour(tier.runs_per_hour),
+            Budget.RUNS_DAY: RateLimitItemPerDay(tier.runs_per_day)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,12 @@ class Quotas:
         if pool is not None:
             pool.disconnect()
 
-    def spend(self, budget: Budget, *who: str) -> Standing | None:
-        """Count one against BUDGET for WHO; OverLimit when it is spent. None
-        when it could not be counted."""
-        item = self.limits[budget]
+    def spend(
+        self, budget: Budget, *who: str, item: RateLimitItem | None = None
+    ) -> Standing | None:
+        """Count one against BUDGET (its ITEM, when the caller's tier sets it)
+        for WHO; OverLimit when it is spent. None when it could not be counted."""
+        item = item or self.limits[budget]
         try:
             allowed = self.limiter.hit(item, budget.value, *who)
             stats = self.limiter.get_window_stats(item, budget.value, *who)

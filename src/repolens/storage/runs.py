@@ -34,7 +34,7 @@ from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from sqlalchemy.types import TypeEngine
 
 from repolens.errors import NotFoundError
-from repolens.storage.models import OutboxMessage, Run, could_exist, now
+from repolens.storage.models import OutboxMessage, Run, RunStatus, could_exist, now
 
 PRIORITIES = ("high", "default", "low")
 PROJECTS, RUNS, OUTBOX = (Run.metadata.tables[name] for name in ("projects", "runs", "outbox"))
@@ -307,6 +307,14 @@ def activity(session: Session, since: datetime) -> tuple[dict[str, int], list[fl
     ended = select(Run.status, func.count()).where(Run.finished_at >= since).group_by(Run.status)
     counts.update({status: count for status, count in session.execute(ended)})
     return counts, waits
+
+
+def active_of(session: Session, user_id: int) -> int:
+    """How many runs USER_ID asked for are queued or running."""
+    return session.scalar(
+        select(func.count()).select_from(Run)
+        .where(Run.requested_by == user_id, Run.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)))
+    ) or 0  # fmt: skip
 
 
 def project_of(session: Session, run_id: int) -> int | None:

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, allow
-from repolens.errors import Forbidden
+from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, Options, allow
+from repolens.errors import Forbidden, Refused
 from repolens.security import audit as trail
 from repolens.security import identity
 from repolens.security.policy import Action, Scope
+from repolens.settings import Settings
 from repolens.storage import models, projects
 
 router = APIRouter(tags=["people"])
@@ -32,10 +33,12 @@ def me(caller: Caller, request: Request) -> schemas.Me:
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=schemas.UserOut,
              dependencies=allow(Action.OPERATE))  # fmt: skip
-def create_user(body: schemas.UserIn, session: DbSession, audit: Audit) -> models.User:
+def create_user(body: schemas.UserIn, session: DbSession, audit: Audit,
+                settings: Options) -> models.User:  # fmt: skip
     password = body.password.get_secret_value() if body.password else None
     made = identity.create(session, body.username, password=password, email=body.email,
-                           display_name=body.display_name, admin=body.admin)  # fmt: skip
+                           display_name=body.display_name, admin=body.admin,
+                           tier=_tier(settings, body.tier or settings.default_tier))  # fmt: skip
     audit("user.create", target=made.username, admin=made.admin)
     return made
 
@@ -47,12 +50,17 @@ def list_users(session: DbSession) -> list[models.User]:
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut,
               dependencies=allow(Action.OPERATE))  # fmt: skip
-def update_user(user_id: int, body: schemas.UserPatch, session: DbSession,
-                audit: Audit) -> models.User:  # fmt: skip
+def update_user(user_id: int, body: schemas.UserPatch, session: DbSession, audit: Audit,
+                settings: Options) -> models.User:  # fmt: skip
     """Disable (or enable) a user, make them an admin or not: a disabled user's
     tokens stop working at once."""
     user = identity.get(session, user_id)
     changes = body.model_dump(exclude_unset=True)
+    for flag in ("disabled", "admin", "tier"):  # null: left as it is
+        if flag in changes and changes[flag] is None:
+            del changes[flag]
+    if "tier" in changes:
+        changes["tier"] = _tier(settings, changes["tier"])
     for name, value in changes.items():
         setattr(user, name, value)
     audit("user.update", target=user.username, **changes)
@@ -132,3 +140,9 @@ def activity(project_id: int, session: DbSession, before: RowId = None,
     """What was done to the project, latest first: for its members."""
     projects.get(session, project_id)
     return trail.entries(session, project_id=project_id, before=before, limit=limit)
+
+
+def _tier(settings: Settings, name: str) -> str:
+    if name not in settings.tiers:
+        raise Refused(f"the tier is one of {', '.join(settings.tiers)}", field="tier")
+    return name

@@ -6,7 +6,17 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, Jobs, Options, allow, spend
+from repolens.api.deps import (
+    SIGNED_IN,
+    Audit,
+    Caller,
+    DbSession,
+    Jobs,
+    Options,
+    admit_run,
+    allow,
+    spend,
+)
 from repolens.jobs import lifecycle
 from repolens.security import identity, project_fields
 from repolens.security.policy import Action
@@ -84,11 +94,15 @@ def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, caller
             request: Request, audit: Audit) -> models.Run:  # fmt: skip
     """A manual scan: queued at high priority, answered at once. While a run of
     the same ref is still queued, that run is the answer. A user has a budget of
-    refreshes per project (REPOLENS_RATE_LIMIT_REFRESH)."""
-    if caller.limited:
+    refreshes per project (REPOLENS_RATE_LIMIT_REFRESH), and their tier bounds
+    the runs they start an hour and a day, and have going at once."""
+    if caller.limited and caller.user_id is not None:
         spend(request, Budget.REFRESH, f"user:{caller.user_id}", str(project_id))
+        identity.hold(session, caller.user_id)  # their runs are counted one at a time
     run, _new = lifecycle.trigger(session, project_id, "manual", body.ref, note=body.reason,
                                   requested_by=caller.name)  # fmt: skip
+    if _new and caller.limited:
+        admit_run(request, session, caller, run)
     audit("run.trigger", project_id=project_id, target=f"run {run.id}", ref=run.ref, new=_new)
     session.commit()  # sent and announced as it commits
     return run
