@@ -41,3 +41,28 @@ def test_a_client_address_past_its_cap_is_refused(make_client: Callable[..., Tes
         assert streamed.status_code == 429
     with client.websocket_connect("/ws") as again:  # the two left: room again
         assert again.receive_json()["type"] == "welcome"
+
+
+def test_a_socket_past_its_message_rate_is_told_and_one_that_goes_on_is_closed(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(rate_limit_socket="3/minute")
+    with client.websocket_connect("/ws") as socket, client.websocket_connect("/ws") as other:
+        socket.receive_json(), other.receive_json()
+        answers = []
+        for n in range(4):
+            socket.send_json({"type": "ping", "id": n})
+            answers.append(socket.receive_json())
+        other.send_json({"type": "ping", "id": 9})  # each socket has its own budget
+        elsewhere = other.receive_json()
+        for n in range(3):  # as many again, after being told
+            socket.send_json({"type": "ping", "id": 10 + n})
+            if n < 2:
+                assert socket.receive_json()["code"] == "rate_limited"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+
+    assert answers[:3] == [{"type": "pong", "id": n} for n in range(3)]
+    assert answers[3]["type"] == "error" and answers[3]["code"] == "rate_limited"
+    assert elsewhere == {"type": "pong", "id": 9}
+    assert closed.value.code == 1008

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from repolens.errors import OverLimit
@@ -56,15 +57,37 @@ class Standing:
                 "X-RateLimit-Reset": str(math.ceil(self.reset))}  # fmt: skip
 
 
+class Messages:
+    """What one live socket may send: counted in this process (a socket lives in
+    one), each socket on its own."""
+
+    def __init__(self, limiter: MovingWindowRateLimiter, rate: RateLimitItem) -> None:
+        self.limiter, self.rate, self.key = limiter, rate, uuid.uuid4().hex
+
+    @property
+    def limit(self) -> int:
+        return int(self.rate.amount)
+
+    def spend(self) -> bool:
+        """Count one message; False when the socket has sent its fill."""
+        return bool(self.limiter.hit(self.rate, "socket", self.key))
+
+
 class Quotas:
     def __init__(self, settings: Settings) -> None:
         self.storage = storage_from_string(settings.rate_limits)
         self.limiter = MovingWindowRateLimiter(self.storage)
+        self.nearby = MovingWindowRateLimiter(MemoryStorage())  # this process's own counts
+        self.socket_rate = parse(settings.rate_limit_socket)
         self.limits: dict[Budget, RateLimitItem] = {
             Budget.API: parse(settings.rate_limit_api),
             Budget.REFRESH: parse(settings.rate_limit_refresh),
             Budget.PROJECTS: parse(settings.rate_limit_projects),
         }
+
+    def messages(self) -> Messages:
+        """A new socket's message budget."""
+        return Messages(self.nearby, self.socket_rate)
 
     def close(self) -> None:
         """Let go of the storage's connections (a Redis's), as the server stops."""

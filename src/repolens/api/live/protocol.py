@@ -51,7 +51,8 @@ _client = TypeAdapter(ClientMessage)
 
 class Error(_Message):
     """The one way a request is refused: CODE is `bad_request`, `invalid`,
-    `forbidden` or `not_found`; the connection stays open."""
+    `forbidden`, `not_found` or `rate_limited` (the message was dropped: the
+    socket sent more than REPOLENS_RATE_LIMIT_SOCKET); the connection stays open."""
 
     type: Literal["error"] = "error"
     id: RequestId = None

@@ -27,6 +27,7 @@ from repolens.security.policy import Principal
 
 UNAUTHORISED = 4401
 TOO_MANY = 4429
+FLOODING = 1008  # policy violation: a socket that goes on sending after being told to stop
 REFUSED = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}  # close codes, fixed paths
 
 Translate = Callable[[Message], list[str]]  # a message as the texts a client is sent
@@ -57,6 +58,8 @@ class Link:
         self.subscriber = self.rooms.subscriber(self._write)
         self.doors: access.Doors = websocket.app.state.doors
         self.principal: Principal | None = None
+        self.messages = websocket.app.state.quotas.messages()  # what this socket may send
+        self.dropped = 0
 
     async def open(self, require_auth: bool) -> bool:
         """Accept, and authenticate from the header or subprotocol; with
@@ -164,13 +167,30 @@ class Link:
     async def _receive(self, protocol_spoken: bool) -> None:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                message = protocol.parse(await self.websocket.receive_text())
+                text = await self.websocket.receive_text()
+                if not self.messages.spend():
+                    if not await self._dropped():
+                        return
+                    continue
+                message = protocol.parse(text)
                 if isinstance(message, Error):
                     _say(self, message)
                 elif isinstance(message, protocol.Ping):
                     _say(self, protocol.Pong(id=message.id))
                 elif protocol_spoken:
                     await self._answer(message)
+
+    async def _dropped(self) -> bool:
+        """Tell the client its message was dropped; close the socket of one that
+        goes on sending as many again after being told (False then)."""
+        self.dropped += 1
+        if self.dropped > self.messages.limit:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(FLOODING, "too many messages")
+            return False
+        _say(self, Error(code="rate_limited", message=f"more than {self.messages.rate} messages; "
+                         "this one was dropped"))  # fmt: skip
+        return True
 
     async def _answer(self, message: protocol.ClientMessage) -> None:
         match message:
