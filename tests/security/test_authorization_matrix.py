@@ -238,7 +238,7 @@ def heard(caller: str, kind: str) -> str:
         return "subscribed" if caller in ("stranger", "admin") else "not_found"
     if kind == "own user":
         return "subscribed"
-    return "subscribed" if caller == "admin" else "forbidden"
+    return "subscribed"  # global: each hears only its projects' events (test_global_channel)
 
 
 def test_every_kind_of_live_channel_is_heard_only_by_who_may_see_it(

@@ -6,7 +6,9 @@ Every event the hub hears is handed to the event loop and offered to the
 members of its channel. A connection whose backlog is full is a consumer that
 does not read: it is marked and closed, so the server's memory stays bounded.
 Each connection keeps the order per channel: it skips what it already sent
-and fills a gap in `seq` from the hub's history."""
+and fills a gap in `seq` from the hub's history. A connection may hear only
+part of a channel (`global`, of the projects its caller sees): what it may not
+hear still moves its place in the channel on, so it is no gap."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class Counters:
 
 Message = Event | dict[str, Any]
 Send = Callable[[Message], Coroutine[Any, Any, None]]
+Admits = Callable[[Event], bool]  # which of a channel's events a connection hears
 
 
 class Subscriber:
@@ -53,6 +56,7 @@ class Subscriber:
         self.rooms, self.size, self.send = rooms, size, send
         self.last: dict[str, tuple[str, int]] = {}  # channel -> (epoch, seq)
         self.joining: dict[str, list[Event]] = {}  # channel -> live events held meanwhile
+        self.admits: dict[str, Admits] = {}  # channel -> which of its events are heard here
         self.backlog: deque[tuple[bool, Message]] = deque()
         self.waiting = 0  # live events in the backlog
         self.sending: asyncio.Task[None] | None = None  # draining, or a send that had to wait
@@ -65,8 +69,9 @@ class Subscriber:
             return
         if self.sending is None and not self.backlog and self._next_in_line(event):
             self.last[event.channel] = (event.epoch, event.seq)
-            self.rooms.counters.delivered += 1
-            self._start(self.send(event))
+            if self._heard(event):
+                self.rooms.counters.delivered += 1
+                self._start(self.send(event))
             return
         if self.waiting >= self.size:
             self.slow = True
@@ -79,6 +84,10 @@ class Subscriber:
     def say(self, message: Message) -> None:
         """Something the server tells this client, in turn with its events."""
         self._queue(False, message)
+
+    def _heard(self, event: Event) -> bool:
+        admits = self.admits.get(event.channel)
+        return admits is None or admits(event)
 
     def _next_in_line(self, event: Event) -> bool:
         return (event.channel not in self.joining
@@ -143,6 +152,7 @@ class Subscriber:
             out += [event for event in history.events if event.seq < item.seq]
         out.append(item)
         self.last[item.channel] = (epoch, item.seq)
+        out = [m for m in out if not isinstance(m, Event) or self._heard(m)]
         self.rooms.counters.delivered += sum(isinstance(m, Event) for m in out)
         return out
 
@@ -152,11 +162,15 @@ class Subscriber:
         after: int | None,
         epoch: str | None,
         preface: Callable[[History], list[dict[str, Any]]] = lambda history: [],
+        admits: Admits | None = None,
     ) -> History:
-        """Listen to CHANNEL: first what PREFACE says about the history found
-        (an acknowledgement, a snapshot), then, with AFTER (a seq the client
-        saw), the events it missed, then live events. The History says whether
-        the kept history covered what was missed."""
+        """Listen to CHANNEL (to the events ADMITS lets through, when given):
+        first what PREFACE says about the history found (an acknowledgement, a
+        snapshot), then, with AFTER (a seq the client saw), the events it
+        missed, then live events. The History says whether the kept history
+        covered what was missed."""
+        if admits is not None:
+            self.admits[channel] = admits
         self.joining.setdefault(channel, [])
         self.rooms.add(self, channel)
         try:
@@ -175,6 +189,7 @@ class Subscriber:
     def leave(self, channel: str) -> None:
         self.rooms.remove(self, channel)
         self.last.pop(channel, None)
+        self.admits.pop(channel, None)
 
     def close(self) -> None:
         for channel in [*self.last, *self.joining]:

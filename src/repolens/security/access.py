@@ -12,12 +12,13 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Address
 
-from repolens.realtime.events import is_channel
+from repolens.realtime.events import Event, is_channel
 from repolens.security import identity, tokens
 from repolens.security.policy import Principal
 from repolens.settings import Settings
@@ -70,12 +71,13 @@ class Doors:
 
     def may_subscribe(self, principal: Principal | None, channel: str) -> bool:
         """Whether PRINCIPAL may hear CHANNEL: a run's or a project's when it sees
-        the project, its own user channel, and `global` for an instance admin."""
+        the project, its own user channel, and `global` (of which it hears only
+        what `admits` lets through)."""
         if principal is None or not is_channel(channel):
             return False
         kind, _, name = channel.partition(":")
         if kind == "global":
-            return principal.admin
+            return True
         if kind == "user":
             return principal.admin or str(principal.user_id) == name
         number = int(name) if name.isdigit() else 0
@@ -85,6 +87,20 @@ class Doors:
             with self.sessions() as session:
                 return principal.sees(runs.project_of(session, number))
         return False
+
+
+def admits(principal: Principal, channel: str) -> Callable[[Event], bool] | None:
+    """Which of CHANNEL's events PRINCIPAL hears (None: all of them): on `global`,
+    those of the projects it sees; the instance's own (queue statistics) are an
+    instance admin's."""
+    if channel != "global" or principal.admin:
+        return None
+    return lambda event: principal.sees(_project_of(event))
+
+
+def _project_of(event: Event) -> int | None:
+    project = event.data.get("project_id")
+    return project if isinstance(project, int) else None
 
 
 def address(client: Address | None) -> str:

@@ -15,8 +15,10 @@ from repolens.realtime.hub import History
 from repolens.storage.models import Project, Run, could_exist
 
 
-def state(sessions: sessionmaker[Session], channel: str) -> dict[str, Any] | None:
-    """The state behind CHANNEL; None when what it names does not exist."""
+def state(sessions: sessionmaker[Session], channel: str,
+          among: set[int] | None = None) -> dict[str, Any] | None:  # fmt: skip
+    """The state behind CHANNEL; None when what it names does not exist. On
+    `global`, of the projects AMONG these ids (None: all)."""
     kind, _, key = channel.partition(":")
     if kind in ("run", "project") and not could_exist(int(key)):
         return None
@@ -34,9 +36,10 @@ def state(sessions: sessionmaker[Session], channel: str) -> dict[str, Any] | Non
             return {"project": _dump(schemas.ProjectOut, project),
                     "runs": [_dump(schemas.RunOut, run) for run in latest]}  # fmt: skip
         if kind == "global":
-            active = session.scalars(
-                select(Run).where(Run.status.in_(("queued", "running"))).order_by(Run.id)
-            ).all()
+            query = select(Run).where(Run.status.in_(("queued", "running")))
+            if among is not None:
+                query = query.where(Run.project_id.in_(among))
+            active = session.scalars(query.order_by(Run.id)).all()
             return {"active_runs": [_dump(schemas.RunOut, run) for run in active]}
         return {}
 

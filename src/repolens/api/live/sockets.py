@@ -135,7 +135,8 @@ class Link:
                          message=f"not allowed to subscribe to {channel}")  # fmt: skip
         state = None
         if allowed:  # a run or project hidden from the caller does not exist for it
-            state = await run_in_threadpool(snapshots.state, self.app.state.sessions, channel)
+            state = await run_in_threadpool(snapshots.state, self.app.state.sessions, channel,
+                                            self.principal.visible())  # fmt: skip
         if state is None:
             return Error(id=request_id, code="not_found", message=f"{channel} does not exist")
 
@@ -148,7 +149,8 @@ class Link:
                 said.append(snapshots.message(channel, history, state))
             return [protocol.said(each) for each in said]
 
-        await self.subscriber.join(channel, last_seq, epoch, preface)
+        await self.subscriber.join(channel, last_seq, epoch, preface,
+                                   access.admits(self.principal, channel))  # fmt: skip
         return None
 
     async def _auth(self, message: protocol.Auth | None) -> bool:

@@ -42,7 +42,8 @@ async def server_sent_events(
     doors: access.Doors = request.app.state.doors
     if not await run_in_threadpool(doors.may_subscribe, caller, channel):
         raise NotFoundError(f"{channel} does not exist")  # or is not the caller's to hear
-    state = await run_in_threadpool(snapshots.state, request.app.state.sessions, channel)
+    state = await run_in_threadpool(snapshots.state, request.app.state.sessions, channel,
+                                    caller.visible())  # fmt: skip
     if state is None:
         raise NotFoundError(f"{channel} does not exist")
     epoch, last_seq = _resume_point(last_event_id)
@@ -58,7 +59,7 @@ async def server_sent_events(
         recovered = last_seq is not None and history.complete
         return [] if recovered else [protocol.said(snapshots.message(channel, history, state))]
 
-    await subscriber.join(channel, last_seq, epoch, preface)
+    await subscriber.join(channel, last_seq, epoch, preface, access.admits(caller, channel))
     interval = request.app.state.settings.ws_ping_seconds
     return StreamingResponse(
         _stream(subscriber, outbox, rooms, interval, lambda: admissions.leave(address)),
