@@ -52,6 +52,8 @@ from fastapi.responses import JSONResponse
 from processes import percentile, stop
 
 SECRET = "bench-intake-secret"
+TOKEN = "bench-instance-token"  # the server's REPOLENS_API_TOKEN: the benchmark adds the project
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BROKER = "redis://127.0.0.1:6379/12"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPOSITORY = {"full_name": "octo/hello", "clone_url": "https://github.com/octo/hello.git"}
@@ -84,6 +86,11 @@ def start(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
         argv = [sys.executable, __file__, "--serve-bare", str(port)]
     else:
         argv = [sys.executable, "-m", "repolens", "serve", "--port", str(port)]
+    env = {
+        **env,
+        "REPOLENS_API_TOKEN": TOKEN,
+        "REPOLENS_CLI_CONFIG": str(Path(env["REPOLENS_DATA_DIR"]) / "cli.toml"),
+    }
     process = subprocess.Popen(argv, env={**os.environ, **env}, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 60
@@ -209,6 +216,7 @@ def run(rates: list[int], seconds: float, scratch: Path,
             try:
                 if kind == "repolens":
                     made = httpx.post(f"http://127.0.0.1:{port}/api/v1/projects", timeout=30,
+                                      headers=AUTH,
                                       json={"name": "hello",
                                             "repository_url": REPOSITORY["clone_url"]})  # fmt: skip
                     made.raise_for_status()
@@ -257,7 +265,7 @@ def feedback(pushes: int, scratch: Path) -> None:
     server = start("repolens", port, env)
     times = []
     try:
-        httpx.post(f"http://127.0.0.1:{port}/api/v1/projects", timeout=30,
+        httpx.post(f"http://127.0.0.1:{port}/api/v1/projects", timeout=30, headers=AUTH,
                    json={"name": "hello", "repository_url": url}).raise_for_status()  # fmt: skip
         repo = Repo(scratch / "work")
         for number in range(pushes):

@@ -38,6 +38,8 @@ import redis
 from processes import percentile, stop
 
 EVENTS = "redis://127.0.0.1:6379/13"
+TOKEN = "bench-instance-token"  # the server's REPOLENS_API_TOKEN, which every client shows
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BARE_CHANNEL = "bench:bare"
 PING_SECONDS = 20.0
 COMPRESSION = False  # per-message deflate, as `repolens serve` has it by default
@@ -102,7 +104,8 @@ def start_server(kind: str, port: int, ws: str, data_dir: Path) -> subprocess.Po
            "REPOLENS_WS_PING_SECONDS": str(PING_SECONDS), "REPOLENS_WS_PROTOCOL": ws,
            "REPOLENS_WS_COMPRESSION": str(COMPRESSION).lower(),
            # every client of the benchmark comes from loopback
-           "REPOLENS_WS_CONNECTIONS_PER_ADDRESS": "100000"}  # fmt: skip
+           "REPOLENS_WS_CONNECTIONS_PER_ADDRESS": "100000", "REPOLENS_API_TOKEN": TOKEN,
+           "REPOLENS_CLI_CONFIG": str(data_dir / "cli.toml")}  # fmt: skip
     process = subprocess.Popen(argv, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 60
@@ -149,8 +152,8 @@ async def _clients(kind: str, url: str, count: int) -> None:
         nonlocal subscribed
         async with opening:
             try:
-                websocket = await connect(url, open_timeout=60, ping_interval=None,
-                                          max_queue=None)  # fmt: skip
+                websocket = await connect(url, open_timeout=60, ping_interval=None, max_queue=None,
+                                          additional_headers=AUTH)  # fmt: skip
                 if kind == "repolens":
                     await websocket.send(json.dumps({"type": "subscribe", "channel": "global"}))
                     while json.loads(await websocket.recv()).get("type") != "subscribed":
