@@ -61,12 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)  # forges prove themselves by signature
     app.include_router(sessions.router)  # browsers sign in
     app.include_router(sign_on_routes.router)  # ... or sign on elsewhere
-    if sign_on.configured(settings):  # a flow's marker, in a short-lived signed cookie
-        key = sign_on.state_cookie_key(Vault.of(settings).key)
-        behind_tls = (settings.public_url or "").startswith("https://")
-        app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="repolens_sign_on",
-                           max_age=int(sign_on.STATE_LASTS.total_seconds()), same_site="lax",
-                           https_only=behind_tls)  # fmt: skip
+    if sign_on.configured(settings):
+        _sign_on_cookie(app, settings)
     app.include_router(stream.router, prefix="/api/v1")
     app.router.routes.extend(sockets.routes)
 
@@ -79,3 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _sign_on_cookie(app: FastAPI, settings: Settings) -> None:
+    """A single sign-on flow's marker: a short-lived cookie, signed with a key
+    derived from the deployment's first secret key."""
+    key = sign_on.state_cookie_key(Vault.of(settings).key)
+    behind_tls = (settings.public_url or "").startswith("https://")
+    app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="repolens_sign_on",
+                       max_age=int(sign_on.STATE_LASTS.total_seconds()), same_site="lax",
+                       https_only=behind_tls)  # fmt: skip
