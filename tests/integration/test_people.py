@@ -152,6 +152,27 @@ def test_a_password_is_checked_against_its_argon2_hash() -> None:
     assert not passwords.matches("not a hash", "correct horse battery staple")
 
 
+def test_a_name_that_does_not_exist_is_refused_only_after_a_hash_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[str] = []
+    real = passwords._HASHER
+
+    class Recording:
+        def hash(self, password: str) -> str:
+            return real.hash(password)
+
+        def verify(self, stored: str, given: str) -> bool:
+            checked.append(given)
+            return real.verify(stored, given)
+
+    monkeypatch.setattr(passwords, "_HASHER", Recording())
+
+    refused = passwords.matches(None, "a guess at someone's password")
+
+    assert not refused and checked == ["a guess at someone's password"]  # as long as a wrong one
+
+
 def test_the_command_line_makes_users_roles_and_tokens_the_api_accepts(
     client: TestClient, settings: Settings
 ) -> None:

@@ -128,8 +128,9 @@ def all(session: Session) -> list[User]:
 def signed_in(session: Session, username: str, password: str) -> User | None:
     """The enabled user USERNAME, when PASSWORD is theirs."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.disabled or not passwords.matches(user.password_hash, password):
-        return None
+    stored = user.password_hash if user is not None else None
+    if not passwords.matches(stored, password) or user is None or user.disabled:
+        return None  # the hash is checked first: an unknown name is no quicker to refuse
     return user
 
 

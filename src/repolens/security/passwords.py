@@ -3,6 +3,9 @@ RFC 9106's recommendation), never kept or logged in the clear."""
 
 from __future__ import annotations
 
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -22,10 +25,17 @@ def hashed(password: str) -> str:
 
 
 def matches(stored: str | None, password: str) -> bool:
-    """Whether PASSWORD is the one STORED was made from (never, without one)."""
-    if not stored or len(password) > LONGEST:
+    """Whether PASSWORD is the one STORED was made from (never, without one).
+    Without one, a hash is checked all the same: an unknown username, or a user
+    with no password, takes as long to refuse as a wrong password."""
+    if len(password) > LONGEST:
         return False
     try:
-        return _HASHER.verify(stored, password)
+        return _HASHER.verify(stored or _decoy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _decoy() -> str:
+    return _HASHER.hash(secrets.token_urlsafe(16))
