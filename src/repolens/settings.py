@@ -243,10 +243,11 @@ class Accounts(BaseModel):
     github_client_id: str | None = None
     github_client_secret: SecretStr | None = None
     github_oauth_url: str = "https://github.com"
-    # Groups (OIDC) and organisations (GitHub) to roles, as JSON: "admin" makes an
-    # instance admin, {"project": "viewer|maintainer|admin"} a role on projects by name.
-    # Someone in none of these groups is not let in by GitHub, nor by OIDC once it is set.
+    # Groups (OIDC) and organisations (GitHub) to roles, as JSON keyed "oidc:<group>" or
+    # "github:<organisation>": "admin" makes an instance admin, {"project": "viewer|
+    # maintainer|admin"} a role on projects by name. Someone in none of them is turned away,
     sso_roles: dict[str, str | dict[str, str]] = {}
+    sso_open: bool = False  # ... except, when this is set, an OIDC user (a private issuer)
     # The tiers (JSON, as TIERS): a user's runs are counted against theirs.
     tiers: dict[str, Tier] = Field(default_factory=lambda: dict(TIERS))
     default_tier: str = "free"  # new users' tier
@@ -255,6 +256,9 @@ class Accounts(BaseModel):
     def _roles_and_tiers_known(self) -> Self:
         roles = {"viewer", "maintainer", "admin"}
         for group, given in self.sso_roles.items():
+            if not group.startswith(("oidc:", "github:")):
+                raise ValueError(f"REPOLENS_SSO_ROLES[{group!r}]: name a group as oidc:<group> "
+                                 "or github:<organisation>")  # fmt: skip
             named = {given} if isinstance(given, str) else set(given.values())
             if named - roles or (isinstance(given, str) and given != "admin"):
                 raise ValueError(f"REPOLENS_SSO_ROLES[{group!r}]: \"admin\", or a role "

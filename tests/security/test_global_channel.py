@@ -6,7 +6,7 @@ after a stall, and resumed from the kept history."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,13 @@ def publish_mixed(hub: MemoryHub, count: int, start: int = 0) -> None:
         hub.publish("run.progress", ["global"], {"project_id": OURS, "n": n})
         hub.publish("run.progress", ["global"], {"project_id": THEIRS, "n": n})
         hub.publish("queue.stats", ["global"], {"queued": n})
+
+
+async def until(seen: Callable[[], bool]) -> None:
+    """Wait for what SEEN looks for (a gap is filled from history in a thread)."""
+    async with asyncio.timeout(10):
+        while not seen():
+            await asyncio.sleep(0.01)
 
 
 def test_a_subscriber_hears_only_its_projects_in_order_live_after_a_stall_and_resumed() -> None:
@@ -64,8 +71,7 @@ def test_a_subscriber_hears_only_its_projects_in_order_live_after_a_stall_and_re
                 flowing.set()
             publish_mixed(hub, 1, n)
             await asyncio.sleep(0)
-        for _ in range(10):
-            await asyncio.sleep(0)
+        await until(lambda: any(e.data.get("n") == 29 for e in live))  # its last one
         resumed: list[Event] = []
 
         async def later(message: Any) -> None:
@@ -74,8 +80,7 @@ def test_a_subscriber_hears_only_its_projects_in_order_live_after_a_stall_and_re
 
         await rooms.subscriber(later).join("global", 0, None,
                                            admits=access.admits(VIEWER, "global"))  # fmt: skip
-        for _ in range(10):
-            await asyncio.sleep(0)
+        await until(lambda: any(e.data.get("n") == 29 for e in resumed))
         return live, everything, resumed
 
     live, everything, resumed = asyncio.run(scenario())

@@ -16,18 +16,22 @@ from fastapi.testclient import TestClient
 from repolens.app import create_app
 from repolens.security import audit, identity
 from repolens.settings import Settings
-from repolens.storage import db, migrate, projects
+from repolens.storage import db, migrate, models, projects
 from tests.identity_provider import CLIENT_ID, CLIENT_SECRET, IdentityProvider
 
 API = "/api/v1"
 ANN = {"sub": "u-17", "preferred_username": "Ann.Lee", "email": "ann@example.com",
        "name": "Ann Lee", "groups": ["backend"], "id": 17, "login": "ann-lee"}  # fmt: skip
-ROLES = {"platform": "admin", "backend": {"api": "maintainer", "web": "viewer"}}
+ROLES = {
+    "oidc:platform": "admin",
+    "oidc:backend": {"api": "maintainer", "web": "viewer"},
+    "github:acme-platform": "admin",
+}
 
 
 @pytest.fixture
 def provider() -> Iterator[IdentityProvider]:
-    made = IdentityProvider(who=dict(ANN), orgs=["backend"])
+    made = IdentityProvider(who=dict(ANN), orgs=["acme-platform"])
     server = made.serve()
     yield made
     server.shutdown()
@@ -147,8 +151,6 @@ def test_an_id_token_carrying_another_nonce_is_refused(
 def test_github_sign_in_maps_organisations_to_roles(
     browser: TestClient, provider: IdentityProvider, settings: Settings
 ) -> None:
-    provider.orgs = ["platform"]
-
     answer = browser.get(begin(browser, "github"))
     me = browser.get(f"{API}/me").json()
     token_request = dict(provider.asked)["/login/oauth/access_token"]
@@ -161,11 +163,57 @@ def test_someone_in_no_group_this_server_lets_in_is_turned_away(
     browser: TestClient, provider: IdentityProvider, settings: Settings
 ) -> None:
     provider.orgs = ["somebody-elses-org"]
+    provider.who["groups"] = ["somebody-elses-group"]
+
+    on_github = browser.get(begin(browser, "github"))
+    on_oidc = browser.get(begin(browser, "oidc"))
+
+    assert on_github.status_code == on_oidc.status_code == 403 and "no group" in on_oidc.text
+    assert users(settings) == [] and "repolens_session" not in browser.cookies
+
+
+def test_a_github_organisation_named_like_an_oidc_group_is_given_nothing(
+    browser: TestClient, provider: IdentityProvider, settings: Settings
+) -> None:
+    provider.orgs = ["platform"]  # anyone may make an organisation of that name on GitHub
 
     answer = browser.get(begin(browser, "github"))
 
-    assert answer.status_code == 403 and "no group" in answer.text
-    assert users(settings) == [] and "repolens_session" not in browser.cookies
+    assert answer.status_code == 403 and users(settings) == []
+
+
+def test_roles_follow_groups_and_a_role_given_by_hand_stays(
+    browser: TestClient, provider: IdentityProvider, settings: Settings
+) -> None:
+    provider.who["groups"] = ["platform", "backend"]
+    browser.get(begin(browser))
+    with db.sessions(db.engine(settings)).begin() as session:
+        ann = identity.by_name(session, "ann.lee")
+        identity.add_member(session, ann.id, projects.by_name(session, "web").id,
+                            models.Role.ADMIN)  # by hand  # fmt: skip
+    before = browser.get(f"{API}/me").json()
+    provider.who["groups"] = ["backend"]  # taken out of platform at the provider
+    browser.cookies.clear()
+    browser.get(begin(browser))
+    after = browser.get(f"{API}/me").json()
+    provider.who["groups"] = ["elsewhere"]
+    browser.cookies.clear()
+    gone = browser.get(begin(browser))
+
+    assert before["admin"] is True and before["roles"] == {"1": "maintainer", "2": "admin"}
+    assert after["admin"] is False and after["roles"] == {"1": "maintainer", "2": "admin"}
+    assert gone.status_code == 403
+
+
+def test_an_open_private_issuer_lets_its_users_in_with_no_role(
+    provider: IdentityProvider, settings: Settings
+) -> None:
+    provider.who["groups"] = []
+    with browser_of(settings.model_copy(update={"sso_open": True})) as browser:
+        answer = browser.get(begin(browser))
+        me = browser.get(f"{API}/me").json()
+
+    assert answer.status_code == 303 and me["roles"] == {} and me["admin"] is False
 
 
 def test_a_providers_name_never_takes_over_an_account_that_is_already_here(

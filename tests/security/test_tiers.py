@@ -115,3 +115,21 @@ def test_an_admin_moves_a_user_to_a_roomier_tier_and_their_run_is_let_through(
     with db.sessions(db.engine(settings))() as session:
         run = session.get(models.Run, let_through.json()["id"])
         assert run is not None and run.requested_by == user_id
+
+
+def test_retrying_a_run_counts_against_the_tier_as_a_new_one_does(
+    world: tuple[TestClient, dict[str, str], list[int]], settings: Settings
+) -> None:
+    client, auth, ids = world
+    going(settings, ids[0])
+    with db.sessions(db.engine(settings)).begin() as session:
+        failed = models.Run(project_id=ids[1], trigger="manual", status="failed")
+        session.add(failed)
+        session.flush()
+        failed_id = failed.id
+
+    refused = client.post(f"{API}/jobs/{failed_id}/retry", headers={"Authorization": auth["dev"]})
+
+    assert refused.status_code == 429
+    with db.sessions(db.engine(settings))() as session:
+        assert session.get_one(models.Run, failed_id).status == "failed"  # not queued again

@@ -73,6 +73,8 @@ class Subscriber:
                 self.rooms.counters.delivered += 1
                 self._start(self.send(event))
             return
+        if not self._heard(event):
+            return  # never held for it: the gap it leaves is filled (filtered) from history
         if self.waiting >= self.size:
             self.slow = True
             self.rooms.counters.dropped += 1

@@ -135,12 +135,12 @@ def signed_in(session: Session, username: str, password: str) -> User | None:
 
 
 def add_member(session: Session, user_id: int, project_id: int, role: Role) -> Membership:
-    """Give USER_ID ROLE on PROJECT_ID (replacing the role they had there)."""
+    """Give USER_ID ROLE on PROJECT_ID by hand (replacing the role they had there)."""
     held = _membership(session, user_id, project_id)
     if held is None:
         held = Membership(user_id=user_id, project_id=project_id, role=role.value)
         session.add(held)
-    held.role = role.value
+    held.role, held.from_sign_on = role.value, False  # by hand: single sign-on leaves it be
     _flush(session, f"user {user_id}'s role on project {project_id} is being changed meanwhile")
     return held
 

@@ -24,11 +24,12 @@ from repolens.errors import Forbidden, NotFoundError
 from repolens.security import identity
 from repolens.settings import Settings
 from repolens.storage import pending, projects
-from repolens.storage.models import Role, User
+from repolens.storage.models import Membership, Role, User
 
 STATE_LASTS = timedelta(minutes=10)  # a sign-in not finished by then starts again
 TIMEOUT = 10.0  # seconds, for each request to the provider
-RANK = {Role.VIEWER: 1, Role.MAINTAINER: 2, Role.ADMIN: 3}
+RANK: dict[Role | None, int] = {Role.VIEWER: 1, Role.MAINTAINER: 2, Role.ADMIN: 3}
+SUBJECT_LENGTH = 255
 NAMES = {"oidc": "single sign-on", "github": "GitHub"}
 
 
@@ -40,7 +41,9 @@ class States:
         self.sessions = sessions
 
     async def get(self, key: str) -> str | None:
-        found = await run_in_threadpool(self._peek, key)
+        """What is kept under KEY, taken: a second callback with the same state,
+        even one racing the first, finds nothing."""
+        found = await run_in_threadpool(self._take, key)
         return str(found["kept"]) if found else None
 
     async def set(self, key: str, value: str, expires_in: int | None = None) -> None:
@@ -49,9 +52,9 @@ class States:
     async def delete(self, key: str) -> None:
         await run_in_threadpool(self._drop, key)
 
-    def _peek(self, key: str) -> dict[str, Any] | None:
-        with self.sessions() as session:
-            return pending.peek(session, f"sso:{key}")
+    def _take(self, key: str) -> dict[str, Any] | None:
+        with self.sessions.begin() as session:
+            return pending.take(session, f"sso:{key}")
 
     def _put(self, key: str, value: str) -> None:
         with self.sessions.begin() as session:
@@ -118,51 +121,73 @@ async def claimant(provider: str, app: StarletteOAuth2App, token: dict[str, Any]
                    groups_claim: str) -> Claimant:  # fmt: skip
     """Who TOKEN (just verified by authlib) stands for, and their groups."""
     if provider == "oidc":
-        claims = dict(token["userinfo"])
+        claims = dict(token["userinfo"])  # the ID token's, verified
         if groups_claim not in claims:
-            claims |= dict(await app.userinfo(token=token))
-        return Claimant("oidc", str(claims["sub"]),
-                        str(claims.get("preferred_username") or claims["sub"]),
+            told = dict(await app.userinfo(token=token))
+            if told.get("sub") != claims["sub"]:  # OIDC Core 5.3.2: else it is not theirs
+                raise ValueError("the userinfo is of another subject")
+            claims[groups_claim] = told.get(groups_claim)
+        subject = f"{claims['iss']}#{claims['sub']}"  # a subject is unique at its issuer only
+        if len(subject) > SUBJECT_LENGTH:
+            subject = hashlib.sha256(subject.encode()).hexdigest()
+        return Claimant("oidc", subject, str(claims.get("preferred_username") or claims["sub"]),
                         _text(claims.get("email")), _text(claims.get("name")),
                         _names(claims.get(groups_claim)))  # fmt: skip
     user = (await app.get("user", token=token)).raise_for_status().json()
-    orgs = (await app.get("user/orgs", token=token)).raise_for_status().json()
+    orgs = (await app.get("user/orgs", params={"per_page": 100},
+                          token=token)).raise_for_status().json()  # fmt: skip
     logins = [org.get("login") for org in orgs if isinstance(org, dict)]
     return Claimant("github", str(int(user["id"])), str(user["login"]), _text(user.get("email")),
                     _text(user.get("name")), _names(logins))  # fmt: skip
 
 
 def admit(session: Session, who: Claimant, settings: Settings) -> User:
-    """The user WHO is here (made on their first sign-in), their roles raised to
-    what their groups give; Forbidden when none of their groups is let in."""
-    groups = sorted(set(settings.sso_roles) & who.groups)
-    if not groups and (who.provider == "github" or settings.sso_roles):
+    """The user WHO is here (made on their first sign-in), with the roles their
+    groups give now (`REPOLENS_SSO_ROLES`, keyed `<provider>:<group>`): what a
+    group gave and the group no longer gives is taken back; a role given by hand
+    is left alone. Forbidden when they are in no group let in (unless OIDC is
+    open to all its users, `REPOLENS_SSO_OPEN`)."""
+    groups = sorted(set(settings.sso_roles) & {f"{who.provider}:{g}" for g in who.groups})
+    if not groups and not (who.provider == "oidc" and settings.sso_open):
         raise Forbidden(f"{NAMES[who.provider]} says you are in no group this server lets in")
     user = identity.external(session, who.provider, who.subject, who.username,
                              email=who.email, display_name=who.name,
                              tier=settings.default_tier)  # fmt: skip
     if user.disabled:
         raise Forbidden("this account is disabled")
-    for group in groups:
-        given = settings.sso_roles[group]
-        if isinstance(given, str):
-            user.admin = True
-            continue
-        for project_name, role in given.items():
-            _raise_role(session, user, project_name, Role(role))
+    given = [settings.sso_roles[group] for group in groups]
+    admin = any(isinstance(each, str) for each in given)
+    if admin and not user.admin:
+        user.admin, user.admin_from_sign_on = True, True
+    elif not admin and user.admin_from_sign_on:
+        user.admin, user.admin_from_sign_on = False, False
+    wanted: dict[int, Role] = {}
+    for each in given:
+        for project_name, role in ({} if isinstance(each, str) else each).items():
+            try:
+                project = projects.by_name(session, project_name)
+            except NotFoundError:
+                continue  # a group may name a project before it is added
+            if RANK[Role(role)] > RANK.get(wanted.get(project.id), 0):
+                wanted[project.id] = Role(role)
+    _follow(session, user, wanted)
     session.flush()
     return user
 
 
-def _raise_role(session: Session, user: User, project_name: str, role: Role) -> None:
-    try:
-        project = projects.by_name(session, project_name)
-    except NotFoundError:
-        return  # a group may name a project before it is added
-    held = {m.project_id: Role(m.role) for m in user.memberships}.get(project.id)
-    if held is None or RANK[held] < RANK[role]:
-        identity.add_member(session, user.id, project.id, role)
-        session.refresh(user)
+def _follow(session: Session, user: User, wanted: dict[int, Role]) -> None:
+    """USER's roles from groups become WANTED (by project id); hand-given ones stay."""
+    held = {membership.project_id: membership for membership in user.memberships}
+    for project_id, membership in held.items():
+        if membership.from_sign_on and project_id not in wanted:
+            session.delete(membership)
+    for project_id, role in wanted.items():
+        found = held.get(project_id)
+        if found is None:
+            session.add(Membership(user_id=user.id, project_id=project_id, role=role.value,
+                                   from_sign_on=True))  # fmt: skip
+        elif found.from_sign_on:
+            found.role = role.value
 
 
 def _names(values: Any) -> frozenset[str]:

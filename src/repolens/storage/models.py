@@ -362,6 +362,7 @@ class User(Base):
     admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     tier: Mapped[str] = mapped_column(String(32), default="free")  # what they may run
+    admin_from_sign_on: Mapped[bool] = mapped_column(Boolean, default=False)  # a group made them
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -381,6 +382,7 @@ class Membership(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(String(16))
+    from_sign_on: Mapped[bool] = mapped_column(Boolean, default=False)  # a group's, not by hand
 
     user: Mapped[User] = relationship(back_populates="memberships")
 

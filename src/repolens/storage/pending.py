@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from repolens.storage.models import PendingSignIn, now
@@ -20,15 +20,6 @@ def put(session: Session, key: str, value: dict[str, Any], lasting: timedelta) -
     session.execute(delete(PendingSignIn).where(PendingSignIn.expires_at <= moment))
     session.merge(PendingSignIn(key=key, value=json.dumps(value), expires_at=moment + lasting))
     session.flush()
-
-
-def peek(session: Session, key: str, moment: datetime | None = None) -> dict[str, Any] | None:
-    """What is kept under KEY, while it lasts; it stays."""
-    row = session.scalar(select(PendingSignIn).where(PendingSignIn.key == key))
-    if row is None or row.expires_at <= (moment or now()):
-        return None
-    value: dict[str, Any] = json.loads(row.value)
-    return value
 
 
 def take(session: Session, key: str, moment: datetime | None = None) -> dict[str, Any] | None:

@@ -106,6 +106,12 @@ class Link:
                 await asyncio.wait_for(self.websocket.close(SLOW_CONSUMER, reason), patience)
 
     @property
+    def _unread(self) -> int:
+        """Messages the server may hold for this client before it counts as not
+        reading: a full backlog of events and a channel's whole history."""
+        return int(self.subscriber.size + self.app.state.settings.events_history)
+
+    @property
     def _patience(self) -> float:
         seconds: float = self.app.state.settings.ws_auth_seconds
         return seconds
@@ -174,6 +180,10 @@ class Link:
                     if not await self._dropped():
                         return
                     continue
+                self.dropped = 0
+                if len(self.subscriber.backlog) > self._unread:  # asks, and never reads
+                    self.subscriber.slow = True
+                    return
                 message = protocol.parse(text)
                 if isinstance(message, Error):
                     _say(self, message)
@@ -184,7 +194,7 @@ class Link:
 
     async def _dropped(self) -> bool:
         """Tell the client its message was dropped; close the socket of one that
-        goes on sending as many again after being told (False then)."""
+        sends as many again, each dropped, after being told (False then)."""
         self.dropped += 1
         if self.dropped > self.messages.limit:
             with contextlib.suppress(Exception):

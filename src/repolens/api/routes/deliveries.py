@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
 from repolens.api import schemas
-from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, Jobs, Options, allow
+from repolens.api.deps import (
+    SIGNED_IN,
+    Audit,
+    Caller,
+    DbSession,
+    Jobs,
+    Options,
+    admit_run,
+    allow,
+)
 from repolens.api.routes.runs import Text
 from repolens.errors import NotFoundError
 from repolens.jobs import deliveries
+from repolens.security import identity
 from repolens.security.policy import Action
-from repolens.storage.models import Delivery, could_exist
+from repolens.storage.models import Delivery, Run, could_exist
 
 router = APIRouter(prefix="/deliveries", tags=["webhooks"])
 
@@ -56,12 +66,18 @@ def get(delivery_id: int, session: DbSession) -> Delivery:
     response_model=schemas.DeliveryOut,
     dependencies=allow(Action.TRIGGER, "delivery_id"),
 )
-def replay(delivery_id: int, session: DbSession, settings: Options, jobs: Jobs,
-           audit: Audit) -> Delivery:  # fmt: skip
-    """Handle the delivery's event again, recorded as a new delivery that names it."""
+def replay(delivery_id: int, session: DbSession, settings: Options, jobs: Jobs, audit: Audit,
+           caller: Caller, request: Request) -> Delivery:  # fmt: skip
+    """Handle the delivery's event again, recorded as a new delivery that names
+    it; the runs it queues are the caller's, counted against their tier."""
+    if caller.limited and caller.user_id is not None:
+        identity.hold(session, caller.user_id)
     replayed = get(delivery_id, session)
     audit("delivery.replay", project_id=replayed.project_id, target=f"delivery {delivery_id}")
     outcome = deliveries.replay(session, delivery_id, settings, jobs.queue)
+    if caller.limited:
+        for run_id in outcome.runs:
+            admit_run(request, session, caller, session.get_one(Run, run_id))
     made = get(outcome.delivery or 0, session)
     session.commit()  # its runs are sent and announced as it commits
     return made

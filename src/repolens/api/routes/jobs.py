@@ -5,15 +5,16 @@ from __future__ import annotations
 import statistics
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from repolens.api import schemas
-from repolens.api.deps import PUBLIC, SIGNED_IN, Audit, DbSession, Jobs, allow
+from repolens.api.deps import PUBLIC, SIGNED_IN, Audit, Caller, DbSession, Jobs, admit_run, allow
 from repolens.errors import QueueUnavailable
 from repolens.jobs import lifecycle
 from repolens.jobs.tasks import QUEUES
+from repolens.security import identity
 from repolens.security.policy import Action
 from repolens.storage import models, runs
 from repolens.storage.models import TERMINAL, RunStatus, now
@@ -71,12 +72,19 @@ def job(run_id: int, session: DbSession) -> models.Run:
     response_model=schemas.RunOut,
     dependencies=allow(Action.TRIGGER, "run_id"),
 )
-def retry(run_id: int, session: DbSession, audit: Audit) -> models.Run:
+def retry(run_id: int, session: DbSession, audit: Audit, caller: Caller,
+          request: Request) -> models.Run:  # fmt: skip
+    """A failed or cancelled run queued again: a run of the caller's, counted
+    against their tier as a new one is."""
+    if caller.limited and caller.user_id is not None:
+        identity.hold(session, caller.user_id)
     run = runs.get(session, run_id)
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise HTTPException(409, f"run {run_id} is {run.status}; only failed or cancelled runs "
                                  "can be retried")  # fmt: skip
     lifecycle.requeue(session, run, step=None)
+    if caller.limited:
+        admit_run(request, session, caller, run)
     audit("run.retry", project_id=run.project_id, target=f"run {run_id}")
     session.commit()  # sent and announced as it commits
     return run

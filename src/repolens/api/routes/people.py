@@ -61,6 +61,8 @@ def update_user(user_id: int, body: schemas.UserPatch, session: DbSession, audit
             del changes[flag]
     if "tier" in changes:
         changes["tier"] = _tier(settings, changes["tier"])
+    if "admin" in changes:
+        user.admin_from_sign_on = False  # by hand: single sign-on leaves it be
     for name, value in changes.items():
         setattr(user, name, value)
     audit("user.update", target=user.username, **changes)

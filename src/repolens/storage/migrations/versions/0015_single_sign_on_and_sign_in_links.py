@@ -43,8 +43,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("pending_sign_ins", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pending_sign_ins_expires_at"), ["expires_at"])
+    with op.batch_alter_table("memberships", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("from_sign_on", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))  # fmt: skip
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("admin_from_sign_on", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))  # fmt: skip
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("admin_from_sign_on")
+    with op.batch_alter_table("memberships", schema=None) as batch_op:
+        batch_op.drop_column("from_sign_on")
     op.drop_table("pending_sign_ins")
     op.drop_table("external_identities")
