@@ -37,7 +37,8 @@ def keep(path: Path, secret: str) -> bool:
         return False
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     aside = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(aside, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    aside.unlink(missing_ok=True)  # a file (or a link) left there is not written through
+    descriptor = os.open(aside, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(f'# repolens command line\ntoken = "{secret}"\n')
     os.replace(aside, path)
