@@ -57,6 +57,17 @@ def test_ids_out_of_range_are_unknown_not_errors(
     assert make_client().get(API + path).status_code == 404
 
 
+def test_a_member_out_of_range_is_unknown_not_an_error(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    client = make_client(local_repository_roots=[tmp_path])
+    client.post(f"{API}/projects", json={"name": "a", "repository_url": str(tmp_path)})
+
+    gone = client.delete(f"{API}/projects/1/members/{HUGE * 4}")  # found by the API fuzzer
+
+    assert gone.status_code == 404
+
+
 def test_datetimes_carry_their_utc_offset_and_sqlite_never_reuses_an_id(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:

@@ -103,12 +103,14 @@ def deployment(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         made = [projects.create(session, name=name, repository_url=f"https://example.com/o/{name}")
                 for name in ("ours", "theirs")]  # fmt: skip
         identity.add_member(session, viewer.id, made[0].id, models.Role.VIEWER)
-        for project in made:
-            session.add(models.Run(project_id=project.id, trigger="manual", status="running",
-                                   heartbeat_at=models.now()))  # fmt: skip
         tokens = {"viewer": identity.issue_token(session, viewer, "t", [Scope.READ])[1],
                   "root": identity.issue_token(session, root, "t", list(Scope))[1]}  # fmt: skip
     with TestClient(create_app(settings)) as client:
+        # Running now, after the start's recovery (which would take back runs left running).
+        with db.sessions(db.engine(settings)).begin() as session:
+            for project_id in (1, 2):
+                session.add(models.Run(project_id=project_id, trigger="manual", status="running",
+                                       heartbeat_at=models.now()))  # fmt: skip
         yield client, tokens
 
 

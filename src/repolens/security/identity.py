@@ -153,6 +153,8 @@ def remove_member(session: Session, user_id: int, project_id: int) -> None:
 
 
 def _membership(session: Session, user_id: int, project_id: int) -> Membership | None:
+    if not (could_exist(user_id) and could_exist(project_id)):
+        return None  # an id out of range names no one (the database would fail on it)
     return session.scalar(
         select(Membership).where(Membership.user_id == user_id, Membership.project_id == project_id)
     )
