@@ -92,7 +92,8 @@ PROBLEMS = {400: "Bad request", 401: "A valid bearer token is required",
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """SCHEMA (an OpenAPI document) with every error answer of every operation
-    documented as the problem document it is."""
+    documented as the problem document it is (and as what else the route says
+    it may be: a sign-in page's error is that page again)."""
     from repolens.api.schemas import Problem
 
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -105,7 +106,9 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             answers = operation.setdefault("responses", {})
             for code, description in PROBLEMS.items():
-                answers[str(code)] = {"description": description, "content": content}
+                declared = answers.get(str(code), {}).get("content", {})
+                answers[str(code)] = {"description": description,
+                                      "content": {**content, **declared}}  # fmt: skip
     return schema
 
 

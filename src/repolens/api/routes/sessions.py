@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Request, Response, status
@@ -25,6 +26,7 @@ router = APIRouter(tags=["sessions"])
 
 FORM_BYTES = 4096  # a login form is a username and a password
 LANDING = "/api/v1/me"
+PAGE: dict[str, Any] = {"content": {"text/html": {}}}  # an error answered with the page again
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>repolens: sign in</title></head>
@@ -53,7 +55,7 @@ def login_page(request: Request, next: str = LANDING) -> HTMLResponse:
     return sign_in_page(local_path(next), None, offered=offered)
 
 
-@router.post("/login", response_class=HTMLResponse, dependencies=PUBLIC)
+@router.post("/login", response_class=HTMLResponse, dependencies=PUBLIC, responses={401: PAGE})
 async def login(request: Request, session: DbSession) -> Response:
     """Check the posted username and password; on success, a new session (a
     new cookie, whatever the browser held before) and back to NEXT."""
@@ -78,7 +80,8 @@ def link_page(code: str = "") -> HTMLResponse:
     return HTMLResponse(_ONCE.format(code=html.escape(code[:100], quote=True)))
 
 
-@router.post("/login/once", response_class=HTMLResponse, dependencies=PUBLIC)
+@router.post("/login/once", response_class=HTMLResponse, dependencies=PUBLIC,
+             responses={401: PAGE})  # fmt: skip
 async def link(request: Request, session: DbSession) -> Response:
     """Sign in with a one-time code (`repolens user link`, or the first start's)."""
     _same_origin(request)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from joserfc.errors import JoseError
 
 from repolens.api.deps import PUBLIC, DbSession, spend
-from repolens.api.routes.sessions import LANDING, local_path, sign_in_page, signed_in
+from repolens.api.routes.sessions import LANDING, PAGE, local_path, sign_in_page, signed_in
 from repolens.errors import Forbidden
 from repolens.security import access, audit, sign_on
 from repolens.security.policy import Principal
@@ -34,7 +34,8 @@ async def begin(provider: str, request: Request, next: str = LANDING) -> Respons
     return answer
 
 
-@router.get("/login/{provider}/callback", name="sign_on_callback", dependencies=PUBLIC)
+@router.get("/login/{provider}/callback", name="sign_on_callback", dependencies=PUBLIC,
+            responses={400: PAGE, 403: PAGE})  # fmt: skip
 async def callback(provider: str, request: Request, session: DbSession) -> Response:
     """Back from PROVIDER: verified, the user is signed in (made, on their first time)."""
     app = sign_on.client(request.app.state.sign_on, provider)
