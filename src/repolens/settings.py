@@ -32,7 +32,8 @@ def _default_cli_config() -> Path:
     return Path(base) / "repolens" / "config.toml"
 
 
-def _plain(secret: SecretStr | None) -> str | None:
+def plain(secret: SecretStr | None) -> str | None:
+    """A secret setting's value (None when it is not set)."""
     return secret.get_secret_value() if secret is not None else None
 
 
@@ -48,7 +49,7 @@ class Storage(BaseModel):
 
     @property
     def database(self) -> str:
-        return _plain(self.database_url) or f"sqlite:///{self.data_dir / 'repolens.db'}"
+        return plain(self.database_url) or f"sqlite:///{self.data_dir / 'repolens.db'}"
 
     @property
     def checkouts_dir(self) -> Path:
@@ -134,7 +135,7 @@ class Jobs(BaseModel):
 
     @property
     def broker(self) -> str | None:
-        return _plain(self.broker_url)
+        return plain(self.broker_url)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Self:
@@ -285,13 +286,13 @@ class Settings(
     @property
     def rate_limits(self) -> str:
         """Where rate limits are counted: their own URL, else the events' Redis, else memory."""
-        return _plain(self.rate_limits_url) or self.events or "memory://"
+        return plain(self.rate_limits_url) or self.events or "memory://"
 
     @property
     def events(self) -> str | None:
         """Where live events go: the events URL, else the broker if it is Redis."""
         if self.events_url:
-            return _plain(self.events_url)
+            return plain(self.events_url)
         broker = self.broker
         return broker if broker and broker.startswith(("redis://", "rediss://")) else None
 

@@ -8,7 +8,6 @@ import os
 import pty
 import re
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ import httpx
 import pytest
 
 from repolens.cli import credentials
+from tests.security.test_rate_limits import free_port
 from tests.workers import stop
 
 API = "/api/v1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:

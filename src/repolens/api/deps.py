@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from repolens.errors import Forbidden, OverLimit, Unauthenticated
 from repolens.jobs.runtime import JobRuntime
-from repolens.security import access, audit, policy, quotas
+from repolens.security import access, audit, identity, policy, quotas
 from repolens.security.policy import Action, Principal
 from repolens.security.quotas import Budget, Quotas, Standing
 from repolens.settings import Settings
@@ -136,11 +136,18 @@ def spend(request: Request, budget: Budget, *who: str, item: RateLimitItem | Non
         request.state.rate = standing
 
 
+def hold_runs(session: Session, caller: Principal) -> None:
+    """Before a request queues runs for CALLER's user: their row is held, so
+    their runs are counted (`admit_run`) one request at a time."""
+    if caller.user_id is not None:
+        identity.hold(session, caller.user_id)
+
+
 def admit_run(request: Request, session: Session, caller: Principal, run: Run) -> None:
     """RUN, new and asked for by CALLER's user, counted against their tier:
     OverLimit (and the run not queued) when they already have as many runs
     waiting or running as it allows, or have started as many this hour or day.
-    The caller's row is held (`identity.hold`) before the run was made."""
+    Nothing for a caller without an account. `hold_runs` came first."""
     settings: Settings = request.app.state.settings
     if caller.user_id is None:
         return

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from repolens.security import tokens
-from repolens.settings import Settings
+from repolens.settings import Settings, plain
 
 
 def token(settings: Settings) -> str | None:
@@ -19,7 +19,7 @@ def token(settings: Settings) -> str | None:
     saved = kept(settings.cli_config)
     if saved is not None:
         return saved
-    return settings.api_token.get_secret_value() if settings.api_token else None
+    return plain(settings.api_token)
 
 
 def kept(path: Path) -> str | None:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from repolens.cli.service import _sessions
+from repolens.cli.service import _sessions, base_url
 from repolens.errors import Refused
 
 user_app = typer.Typer(help="Add, list and disable users.", no_args_is_help=True)
@@ -30,14 +30,11 @@ def user_create(
     tier: Annotated[str | None, typer.Option(help="What they may run (REPOLENS_TIERS).")] = None,
 ) -> None:
     """Add a user; their password is asked for (never taken on the command line)."""
-    from repolens.security import identity
+    from repolens.security import identity, quotas
     from repolens.settings import Settings
 
     settings = Settings()
-    tier = tier or settings.default_tier
-    if tier not in settings.tiers:
-        raise Refused(f"the tier is one of {', '.join(settings.tiers)}")
-
+    tier = quotas.tier_named(settings, tier)  # before a password is asked for
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -86,8 +83,7 @@ def user_link(
     with _sessions(settings).begin() as session:
         code = identity.issue_link(session, identity.by_name(session, username),
                                    timedelta(hours=hours))  # fmt: skip
-    base = settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
-    print(first_start.link(base, code))
+    print(first_start.link(base_url(settings), code))
 
 
 @member_app.command("add")

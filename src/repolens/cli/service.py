@@ -34,8 +34,7 @@ def serve(
 
     settings = Settings()
     migrate.upgrade(settings)
-    bound = f"http://{host or settings.api_host}:{port or settings.api_port}"
-    _first_start(settings, settings.public_url or bound)
+    _first_start(settings, base_url(settings, host, port))
     app = create_app(settings)
     # What is alive now (modules, the app) lives as long as the process: kept
     # out of the collector, a full collection no longer walks it and stalls
@@ -49,7 +48,13 @@ def serve(
                 ws_per_message_deflate=settings.ws_compression)  # fmt: skip
 
 
-def _first_start(settings: Settings, base_url: str) -> None:
+def base_url(settings: Settings, host: str | None = None, port: int | None = None) -> str:
+    """Where browsers reach the server: its public URL, else where it listens."""
+    bound = f"http://{host or settings.api_host}:{port or settings.api_port}"
+    return settings.public_url or bound
+
+
+def _first_start(settings: Settings, base: str) -> None:
     """With no users yet: an admin, whose token and one-time sign-in link go to
     the terminal only (never to a log: without a terminal, only where the token
     was saved is said), and whose token the command line keeps (0600)."""
@@ -65,7 +70,7 @@ def _first_start(settings: Settings, base_url: str) -> None:
     say = Console(stderr=True, highlight=False, soft_wrap=True)  # a link is never folded
     say.print(f"repolens: this is the first start; user [bold]{made.username}[/] is the admin.")
     if sys.stderr.isatty():
-        say.print(f"  sign in once (within a day): {first_start.link(base_url, made.link_code)}")
+        say.print(f"  sign in once (within a day): {first_start.link(base, made.link_code)}")
         say.print(f"  API token (shown only now):  {made.token}")
     else:
         say.print("  its token and sign-in link are shown on a terminal only; "

@@ -20,7 +20,7 @@ from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, par
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from repolens.errors import OverLimit
+from repolens.errors import OverLimit, Refused
 from repolens.settings import Settings, Tier
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,14 @@ class Budget(StrEnum):
     PROJECTS = "projects"  # the projects a user adds
     RUNS_HOUR = "runs-hour"  # the runs a user starts in an hour (as their tier says)
     RUNS_DAY = "runs-day"  # ... and in a day
+
+
+def tier_named(settings: Settings, name: str | None) -> str:
+    """NAME (default: new users' tier) when SETTINGS has such a tier; Refused otherwise."""
+    name = name or settings.default_tier
+    if name not in settings.tiers:
+        raise Refused(f"the tier is one of {', '.join(settings.tiers)}", field="tier")
+    return name
 
 
 def tier_limits(tier: Tier) -> dict[Budget, RateLimitItem]:

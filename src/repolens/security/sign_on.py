@@ -22,14 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 from repolens.errors import Forbidden, NotFoundError
 from repolens.security import identity
-from repolens.settings import Settings
+from repolens.settings import Settings, plain
 from repolens.storage import pending, projects
 from repolens.storage.models import Membership, Role, User
 
 STATE_LASTS = timedelta(minutes=10)  # a sign-in not finished by then starts again
 TIMEOUT = 10.0  # seconds, for each request to the provider
-RANK: dict[Role | None, int] = {Role.VIEWER: 1, Role.MAINTAINER: 2, Role.ADMIN: 3}
 SUBJECT_LENGTH = 255
+ORDER = list(Role)  # each role includes the ones before it
 NAMES = {"oidc": "single sign-on", "github": "GitHub"}
 
 
@@ -68,19 +68,20 @@ class States:
 def providers(settings: Settings, sessions: sessionmaker[Session]) -> OAuth:
     """The providers SETTINGS configure (none: single sign-on is off)."""
     oauth = OAuth(cache=States(sessions))
-    if settings.oidc_issuer and settings.oidc_client_id:
+    offered = configured(settings)
+    if "oidc" in offered:
+        issuer = (settings.oidc_issuer or "").rstrip("/")
         oauth.register(
             "oidc", client_id=settings.oidc_client_id,
-            client_secret=_plain(settings.oidc_client_secret),
-            server_metadata_url=f"{settings.oidc_issuer.rstrip('/')}"
-                                "/.well-known/openid-configuration",
+            client_secret=plain(settings.oidc_client_secret),
+            server_metadata_url=f"{issuer}/.well-known/openid-configuration",
             client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256",
                            "timeout": TIMEOUT},
         )  # fmt: skip
-    if settings.github_client_id:
+    if "github" in offered:
         oauth.register(
             "github", client_id=settings.github_client_id,
-            client_secret=_plain(settings.github_client_secret),
+            client_secret=plain(settings.github_client_secret),
             authorize_url=f"{settings.github_oauth_url.rstrip('/')}/login/oauth/authorize",
             access_token_url=f"{settings.github_oauth_url.rstrip('/')}/login/oauth/access_token",
             api_base_url=f"{settings.github_api_url.rstrip('/')}/",
@@ -168,7 +169,8 @@ def admit(session: Session, who: Claimant, settings: Settings) -> User:
                 project = projects.by_name(session, project_name)
             except NotFoundError:
                 continue  # a group may name a project before it is added
-            if RANK[Role(role)] > RANK.get(wanted.get(project.id), 0):
+            held = wanted.get(project.id)
+            if held is None or ORDER.index(Role(role)) > ORDER.index(held):
                 wanted[project.id] = Role(role)
     _follow(session, user, wanted)
     session.flush()
@@ -197,10 +199,6 @@ def _names(values: Any) -> frozenset[str]:
 
 def _text(value: Any) -> str | None:
     return str(value)[:200] if isinstance(value, str) and value else None
-
-
-def _plain(secret: Any) -> str | None:
-    return secret.get_secret_value() if secret is not None else None
 
 
 def state_cookie_key(key: bytes) -> str:

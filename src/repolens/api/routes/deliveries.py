@@ -15,11 +15,11 @@ from repolens.api.deps import (
     Options,
     admit_run,
     allow,
+    hold_runs,
 )
 from repolens.api.routes.runs import Text
 from repolens.errors import NotFoundError
 from repolens.jobs import deliveries
-from repolens.security import identity
 from repolens.security.policy import Action
 from repolens.storage.models import Delivery, Run, could_exist
 
@@ -70,14 +70,12 @@ def replay(delivery_id: int, session: DbSession, settings: Options, jobs: Jobs, 
            caller: Caller, request: Request) -> Delivery:  # fmt: skip
     """Handle the delivery's event again, recorded as a new delivery that names
     it; the runs it queues are the caller's, counted against their tier."""
-    if caller.limited and caller.user_id is not None:
-        identity.hold(session, caller.user_id)
+    hold_runs(session, caller)
     replayed = get(delivery_id, session)
     audit("delivery.replay", project_id=replayed.project_id, target=f"delivery {delivery_id}")
     outcome = deliveries.replay(session, delivery_id, settings, jobs.queue)
-    if caller.limited:
-        for run_id in outcome.runs:
-            admit_run(request, session, caller, session.get_one(Run, run_id))
+    for run_id in outcome.runs:
+        admit_run(request, session, caller, session.get_one(Run, run_id))
     made = get(outcome.delivery or 0, session)
     session.commit()  # its runs are sent and announced as it commits
     return made

@@ -10,11 +10,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from repolens.api import schemas
-from repolens.api.deps import PUBLIC, SIGNED_IN, Audit, Caller, DbSession, Jobs, admit_run, allow
+from repolens.api.deps import (
+    PUBLIC,
+    SIGNED_IN,
+    Audit,
+    Caller,
+    DbSession,
+    Jobs,
+    admit_run,
+    allow,
+    hold_runs,
+)
 from repolens.errors import QueueUnavailable
 from repolens.jobs import lifecycle
 from repolens.jobs.tasks import QUEUES
-from repolens.security import identity
 from repolens.security.policy import Action
 from repolens.storage import models, runs
 from repolens.storage.models import TERMINAL, RunStatus, now
@@ -76,15 +85,13 @@ def retry(run_id: int, session: DbSession, audit: Audit, caller: Caller,
           request: Request) -> models.Run:  # fmt: skip
     """A failed or cancelled run queued again: a run of the caller's, counted
     against their tier as a new one is."""
-    if caller.limited and caller.user_id is not None:
-        identity.hold(session, caller.user_id)
+    hold_runs(session, caller)
     run = runs.get(session, run_id)
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise HTTPException(409, f"run {run_id} is {run.status}; only failed or cancelled runs "
                                  "can be retried")  # fmt: skip
     lifecycle.requeue(session, run, step=None)
-    if caller.limited:
-        admit_run(request, session, caller, run)
+    admit_run(request, session, caller, run)
     audit("run.retry", project_id=run.project_id, target=f"run {run_id}")
     session.commit()  # sent and announced as it commits
     return run

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Query, Request, status
 
 from repolens.api import schemas
 from repolens.api.deps import SIGNED_IN, Audit, Caller, DbSession, Options, allow
-from repolens.errors import Forbidden, Refused
+from repolens.errors import Forbidden
 from repolens.security import audit as trail
-from repolens.security import identity
+from repolens.security import identity, quotas
 from repolens.security.policy import Action, Scope
-from repolens.settings import Settings
 from repolens.storage import models, projects
 
 router = APIRouter(tags=["people"])
@@ -38,7 +37,7 @@ def create_user(body: schemas.UserIn, session: DbSession, audit: Audit,
     password = body.password.get_secret_value() if body.password else None
     made = identity.create(session, body.username, password=password, email=body.email,
                            display_name=body.display_name, admin=body.admin,
-                           tier=_tier(settings, body.tier or settings.default_tier))  # fmt: skip
+                           tier=quotas.tier_named(settings, body.tier))  # fmt: skip
     audit("user.create", target=made.username, admin=made.admin)
     return made
 
@@ -60,7 +59,7 @@ def update_user(user_id: int, body: schemas.UserPatch, session: DbSession, audit
         if flag in changes and changes[flag] is None:
             del changes[flag]
     if "tier" in changes:
-        changes["tier"] = _tier(settings, changes["tier"])
+        changes["tier"] = quotas.tier_named(settings, changes["tier"])
     if "admin" in changes:
         user.admin_from_sign_on = False  # by hand: single sign-on leaves it be
     for name, value in changes.items():
@@ -142,9 +141,3 @@ def activity(project_id: int, session: DbSession, before: RowId = None,
     """What was done to the project, latest first: for its members."""
     projects.get(session, project_id)
     return trail.entries(session, project_id=project_id, before=before, limit=limit)
-
-
-def _tier(settings: Settings, name: str) -> str:
-    if name not in settings.tiers:
-        raise Refused(f"the tier is one of {', '.join(settings.tiers)}", field="tier")
-    return name

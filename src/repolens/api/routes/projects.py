@@ -15,6 +15,7 @@ from repolens.api.deps import (
     Options,
     admit_run,
     allow,
+    hold_runs,
     spend,
 )
 from repolens.jobs import lifecycle
@@ -96,12 +97,12 @@ def refresh(project_id: int, body: schemas.RefreshIn, session: DbSession, caller
     the same ref is still queued, that run is the answer. A user has a budget of
     refreshes per project (REPOLENS_RATE_LIMIT_REFRESH), and their tier bounds
     the runs they start an hour and a day, and have going at once."""
-    if caller.limited and caller.user_id is not None:
+    if caller.limited:
         spend(request, Budget.REFRESH, f"user:{caller.user_id}", str(project_id))
-        identity.hold(session, caller.user_id)  # their runs are counted one at a time
+    hold_runs(session, caller)
     run, _new = lifecycle.trigger(session, project_id, "manual", body.ref, note=body.reason,
                                   requested_by=caller.name)  # fmt: skip
-    if _new and caller.limited:
+    if _new:
         admit_run(request, session, caller, run)
     audit("run.trigger", project_id=project_id, target=f"run {run.id}", ref=run.ref, new=_new)
     session.commit()  # sent and announced as it commits
